@@ -29,7 +29,7 @@ from pydantic import (
 
 LocalDate = date  # alias: some models have a field called `date`
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION: Literal["1.0"] = "1.0"
 MAX_HORIZON_DAYS = 31
 MAX_WEIGHT = 10**9
 
@@ -76,9 +76,7 @@ LocalClock = Annotated[
     BeforeValidator(_check_hhmm),
     Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"),
 ]
-Identifier = Annotated[
-    str, Field(min_length=1, max_length=128, pattern=r"^[^\s:]+$")
-]
+Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\s:]+$")]
 Weight = Annotated[int, Field(ge=0, le=MAX_WEIGHT)]
 Minutes = Annotated[int, Field(ge=0, le=60 * 24 * 62)]
 Cents = Annotated[int, Field(ge=0, le=10**9)]
@@ -146,8 +144,8 @@ class PlanStatus(StrEnum):
     failed = "failed"
 
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 # --------------------------------------------------------------------------
@@ -271,9 +269,7 @@ class Contract(Model):
             raise ValueError("min_minutes_total must not exceed max_minutes_total")
         for template_id, count in self.max_shifts_per_template.items():
             if count < 0:
-                raise ValueError(
-                    f"max_shifts_per_template[{template_id}] must be >= 0"
-                )
+                raise ValueError(f"max_shifts_per_template[{template_id}] must be >= 0")
         return self
 
 
@@ -524,9 +520,7 @@ class RosterShift(Model):
     are filled in by clearplan and ignored when a roster is fed back in.
     """
 
-    id: str | None = Field(
-        default=None, description="{person_id}:{date}:{template_id}"
-    )
+    id: str | None = Field(default=None, description="{person_id}:{date}:{template_id}")
     person_id: Identifier
     date: LocalDate
     template_id: Identifier
@@ -564,9 +558,7 @@ class CoverRequirement(Model):
         has_interval = self.start is not None or self.end is not None
         has_slot = self.date is not None or self.template_id is not None
         if has_interval == has_slot:
-            raise ValueError(
-                "give either start and end, or date and template_id"
-            )
+            raise ValueError("give either start and end, or date and template_id")
         if has_interval and (self.start is None or self.end is None):
             raise ValueError("start and end must both be given")
         if has_slot and (self.date is None or self.template_id is None):
@@ -717,8 +709,7 @@ class Request(Model):
                 )
             if shift.template_id not in templates:
                 raise ValueError(
-                    f"roster[{i}].template_id: unknown template "
-                    f"'{shift.template_id}'"
+                    f"roster[{i}].template_id: unknown template '{shift.template_id}'"
                 )
         return self
 

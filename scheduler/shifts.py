@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 
 from scheduler.models import WEEKDAYS, Request, ShiftTemplate
 from scheduler.sitetime import (
+    add_minutes,
     local_instant,
     minutes_between,
     parse_hhmm,
@@ -21,13 +22,15 @@ from scheduler.sitetime import (
     week_start,
 )
 
+LocalDate = date
+
 
 @dataclass(frozen=True)
 class ShiftInstance:
     """A template on a date with an optional overtime extension."""
 
     template_id: str
-    date: date
+    date: LocalDate
     extension_min: int
     start: datetime
     end: datetime
@@ -59,7 +62,7 @@ class ShiftInstance:
     def shift_id(self, person_id: str) -> str:
         return f"{person_id}:{self.date.isoformat()}:{self.template_id}"
 
-    def worked_by_local_day(self, tz: str) -> dict[date, int]:
+    def worked_by_local_day(self, tz: str) -> dict[LocalDate, int]:
         """Worked minutes on each local date (the break taken out)."""
         per_day = split_by_local_day(self.start, self.end, tz)
         if self.break_start is not None and self.break_end is not None:
@@ -69,9 +72,9 @@ class ShiftInstance:
                 per_day[day] = per_day.get(day, 0) - minutes
         return {day: m for day, m in per_day.items() if m > 0}
 
-    def worked_by_week(self, tz: str) -> dict[date, int]:
+    def worked_by_week(self, tz: str) -> dict[LocalDate, int]:
         """Worked minutes per week (keyed by its Monday)."""
-        weeks: dict[date, int] = {}
+        weeks: dict[LocalDate, int] = {}
         for day, minutes in self.worked_by_local_day(tz).items():
             monday = week_start(day)
             weeks[monday] = weeks.get(monday, 0) + minutes
@@ -97,13 +100,12 @@ def instance(
         break_clock = parse_hhmm(template.break_start_local)
         break_day = day if break_clock >= start_clock else day + timedelta(days=1)
         break_start = local_instant(break_day, break_clock, tz)
-        break_end = break_start + timedelta(minutes=template.break_min)
+        break_end = add_minutes(break_start, template.break_min)
         if not (start <= break_start and break_end <= end):
             raise ValueError(
-                f"shift_templates[{template.id}]: the break must lie inside "
-                "the shift"
+                f"shift_templates[{template.id}]: the break must lie inside the shift"
             )
-    end = end + timedelta(minutes=extension_min)
+    end = add_minutes(end, extension_min)
     return ShiftInstance(
         template_id=template.id,
         date=day,

@@ -84,14 +84,22 @@ def to_utc(instant: datetime) -> datetime:
     return instant.astimezone(UTC)
 
 
+def add_minutes(instant: datetime, minutes: int) -> datetime:
+    """The instant `minutes` of real time after `instant`, in its zone.
+
+    Plain `datetime + timedelta` adds wall-clock time in a zoneinfo zone,
+    which is an hour off across a DST change; this adds elapsed time.
+    """
+    moved = to_utc(instant) + timedelta(minutes=minutes)
+    return moved.astimezone(instant.tzinfo)
+
+
 def minutes_between(start: datetime, end: datetime) -> int:
     """Whole minutes from ``start`` to ``end`` (real elapsed time)."""
     return int((to_utc(end) - to_utc(start)).total_seconds() // 60)
 
 
-def split_by_local_day(
-    start: datetime, end: datetime, tz: str
-) -> dict[date, int]:
+def split_by_local_day(start: datetime, end: datetime, tz: str) -> dict[date, int]:
     """Minutes of the half-open interval [start, end) on each local date."""
     result: dict[date, int] = {}
     cursor = to_utc(start)
