@@ -143,9 +143,8 @@ def _solve_with_progress(
 def _summary(plan: Plan) -> str:
     terms = ", ".join(f"{k} {v:,}" for k, v in plan.objective.terms.items() if v)
     gap = f", gap {plan.gap:.1%}" if plan.gap is not None else ""
-    return (
-        f"{plan.status.value}{gap}: objective {plan.objective.total:,}"
-        + (f" ({terms})" if terms else "")
+    return f"{plan.status.value}{gap}: objective {plan.objective.total:,}" + (
+        f" ({terms})" if terms else ""
     )
 
 
@@ -181,12 +180,12 @@ def roster(
     ] = None,
 ) -> None:
     """Plan the shifts of a request and write a plan holding the roster."""
-    from scheduler.roster import plan_roster
-
     try:
         request = load_model(request_path, Request, "request")
         request = _apply_overrides(request, time_limit, seed, reproducible)
         _check_size(request)
+        from scheduler.roster import plan_roster
+
         plan = _solve_with_progress(plan_roster, request, "roster")
     except InputError as exc:
         raise _fail([str(exc)]) from exc
@@ -225,12 +224,12 @@ def plan(
     ] = None,
 ) -> None:
     """Roster (when the request has staff but no roster), then plan the tasks."""
-    from scheduler.planning import make_plan
-
     try:
         request = load_model(request_path, Request, "request")
         request = _apply_overrides(request, time_limit, seed, reproducible)
         _check_size(request)
+        from scheduler.planning import make_plan
+
         result = _solve_with_progress(make_plan, request, "plan")
     except InputError as exc:
         raise _fail([str(exc)]) from exc
