@@ -85,7 +85,13 @@ from scheduler.models import (
     Request,
     TaskStandard,
 )
-from scheduler.sitetime import add_minutes, local_midnight, minutes_between, zone
+from scheduler.sitetime import (
+    add_minutes,
+    local_midnight,
+    minutes_between,
+    to_utc,
+    zone,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -318,7 +324,9 @@ def cover_requirements(request: Request) -> list[CoverRequirement]:
 
 def _minutes_from(origin: datetime, instant: datetime) -> float:
     """Real minutes from `origin` to `instant`, seconds kept as a fraction."""
-    return (instant - origin).total_seconds() / 60.0
+    # Subtract in UTC: two instants in one zoneinfo zone subtract as wall
+    # clock, an hour off across a DST change.
+    return (to_utc(instant) - to_utc(origin)).total_seconds() / 60.0
 
 
 def _worked_by(
