@@ -1,0 +1,490 @@
+"""A greedy roster: the CP-SAT hint and the fallback when it finds nothing.
+
+It works on the engine's index data (`solver.roster.RosterData`) and keeps
+every hard rule of each person:
+
+1. *Fill*: take the cover requirement with the largest weighted gap and
+   give it the shift that lowers the objective most (the least cost for
+   the cover gained); a shift that would break a rule capping something
+   (rest, successions, per-template and minute maxima, runs, weekends) is
+   never taken. Requirements nothing can improve are set aside.
+2. *Improve and repair*: sweep over people and days trying every change of
+   one day (another shift, another post, a day off) and of a block of days
+   (work a run, take a run off). The score counts the rules asking for a
+   minimum (minutes, shortest runs of working days and days off) as a
+   penalty far above any objective term, so repairs come first; a change
+   is kept only when it lowers the score.
+
+What is left broken afterwards is a minimum rule the moves could not
+satisfy; the wrapper then reports the plan as failed, naming that rule.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass
+
+from solver.roster import RosterData
+from solver.roster.data import PersonRules
+
+logger = logging.getLogger(__name__)
+
+# Score of one unit of a broken minimum rule: above any objective change.
+_REPAIR_WEIGHT = 10**12
+# Days of shortfall on a shortest-run rule weigh like this many minutes.
+_DAY_UNITS = 600
+
+Choice = tuple[int, int] | None  # (option_idx, post_idx) or a day off
+
+
+@dataclass(frozen=True)
+class GreedyRoster:
+    """A greedy roster and the minimum rules it still breaks.
+
+    Parameters
+    ----------
+    chosen
+        ``(option_idx, post_idx)`` pairs, by option index.
+    broken_rules
+        Names of minimum rules still broken (empty when the roster keeps
+        every hard rule): ``minutes_total``, ``minutes_per_week``,
+        ``min_consecutive_days``, ``min_consecutive_days_off``.
+    """
+
+    chosen: tuple[tuple[int, int], ...]
+    broken_rules: tuple[str, ...]
+
+    @property
+    def valid(self) -> bool:
+        return not self.broken_rules
+
+
+def greedy_roster(
+    data: RosterData,
+    *,
+    time_limit_s: float | None = 10.0,
+    max_sweeps: int = 30,
+    seed: int = 0,
+) -> GreedyRoster:
+    """Build a roster keeping every hard rule, filling the largest gaps first.
+
+    Parameters
+    ----------
+    data
+        The index-based roster problem.
+    time_limit_s
+        Wall-clock cap; ``None`` for none (reproducible runs rely on
+        `max_sweeps` alone so the result does not depend on the machine).
+    max_sweeps
+        Cap on improvement sweeps.
+    seed
+        Seed of the order in which people are visited.
+    """
+    started = time.monotonic()
+    state = _State(data)
+
+    def out_of_time() -> bool:
+        return time_limit_s is not None and time.monotonic() - started > time_limit_s
+
+    state.fill(out_of_time)
+    rng = random.Random(seed)
+    for _ in range(max_sweeps):
+        if out_of_time() or not state.sweep(rng, out_of_time):
+            break
+    broken = state.broken_rules()
+    logger.debug(
+        "greedy roster: %d shifts, broken %s, %.2fs",
+        len(state.chosen()),
+        broken or "none",
+        time.monotonic() - started,
+    )
+    return GreedyRoster(chosen=state.chosen(), broken_rules=broken)
+
+
+class _Rules:
+    """The per-person hard rules, evaluated on one person's days."""
+
+    def __init__(self, data: RosterData, rules: PersonRules) -> None:
+        self.data = data
+        self.rules = rules
+        self.type_limits = dict(rules.max_shifts_by_type)
+        successors: dict[int, set[int]] = {}
+        for before, after in data.forbidden_successions:
+            successors.setdefault(before, set()).add(after)
+        self.successors = successors
+
+    def check(self, days: list[Choice]) -> tuple[int, dict[str, int]]:
+        """Excess over the capping rules, and shortfall per minimum rule."""
+        options = self.data.options
+        rules = self.rules
+        excess = 0
+        short: dict[str, int] = {}
+        worked = [c is not None for c in days]
+
+        # Rest and successions between consecutive shifts.
+        previous = None
+        for day_idx, choice in enumerate(days):
+            if choice is None:
+                continue
+            option = options[choice[0]]
+            if previous is not None:
+                before = options[previous[1]]
+                if option.start_min - before.end_min < rules.min_rest_min:
+                    excess += 1
+                if previous[0] == day_idx - 1 and option.shift_type_idx in (
+                    self.successors.get(before.shift_type_idx, ())
+                ):
+                    excess += 1
+            previous = (day_idx, choice[0])
+
+        # Counts and minutes.
+        per_type: dict[int, int] = {}
+        total = 0
+        regular = [0] * self.data.num_weeks
+        overtime = [0] * self.data.num_weeks
+        for choice in days:
+            if choice is None:
+                continue
+            option = options[choice[0]]
+            per_type[option.shift_type_idx] = per_type.get(option.shift_type_idx, 0) + 1
+            total += option.regular_min
+            for week, minutes in option.regular_min_by_week:
+                regular[week] += minutes
+            for week, minutes in option.overtime_min_by_week:
+                overtime[week] += minutes
+        for type_idx, count in per_type.items():
+            excess += max(0, count - self.type_limits.get(type_idx, count))
+        if rules.max_minutes_total is not None:
+            excess += max(0, total - rules.max_minutes_total)
+        _add(short, "minutes_total", max(0, rules.min_minutes_total - total))
+        for week in range(self.data.num_weeks):
+            if rules.max_minutes_by_week:
+                excess += max(0, regular[week] - rules.max_minutes_by_week[week])
+            if rules.max_overtime_by_week:
+                excess += max(0, overtime[week] - rules.max_overtime_by_week[week])
+            if rules.min_minutes_by_week:
+                _add(
+                    short,
+                    "minutes_per_week",
+                    max(0, rules.min_minutes_by_week[week] - regular[week]),
+                )
+
+        excess += self._runs(worked, short)
+        if rules.max_weekends is not None:
+            weekends = sum(
+                1 for days_idx in self.data.weekends if any(worked[d] for d in days_idx)
+            )
+            excess += max(0, weekends - rules.max_weekends)
+        return excess, short
+
+    def _runs(self, worked: list[bool], short: dict[str, int]) -> int:
+        """Excess over the longest run; shortfall of the shortest runs."""
+        rules = self.rules
+        excess = 0
+        num_days = len(worked)
+        day_idx = 0
+        while day_idx < num_days:
+            kind = worked[day_idx]
+            end = day_idx
+            while end < num_days and worked[end] == kind:
+                end += 1
+            length = end - day_idx
+            if day_idx == 0:
+                before = rules.days_worked_before if kind else rules.days_off_before
+                length += before
+            if kind and length > rules.max_consecutive_days:
+                excess += length - rules.max_consecutive_days
+            exempt = end == num_days or (day_idx == 0 and not rules.has_history)
+            if not exempt:
+                shortest = (
+                    rules.min_consecutive_days
+                    if kind
+                    else rules.min_consecutive_days_off
+                )
+                name = "min_consecutive_days" if kind else "min_consecutive_days_off"
+                _add(short, name, _DAY_UNITS * max(0, shortest - length))
+            day_idx = end
+        return excess
+
+
+def _add(short: dict[str, int], name: str, amount: int) -> None:
+    if amount > 0:
+        short[name] = short.get(name, 0) + amount
+
+
+class _State:
+    """The roster being built: choices, planned cover and scores."""
+
+    def __init__(self, data: RosterData) -> None:
+        self.data = data
+        self.by_person_day = data.options_by_person_day()
+        self.rules = [_Rules(data, person) for person in data.people]
+        self.days: list[list[Choice]] = [[None] * data.num_days for _ in data.people]
+        self.planned = [0] * len(data.covers)
+        self.counted = [self._counted_posts(o) for o in range(len(data.options))]
+        self.wishes: dict[tuple[int, int], list[int]] = {}
+        for idx, wish in enumerate(data.wishes):
+            self.wishes.setdefault((wish.person_idx, wish.day_idx), []).append(idx)
+        self.short = [self._shortfall(p) for p in range(data.num_people)]
+
+    def _counted_posts(self, option_idx: int) -> dict[int, list[int]]:
+        """Per post worth choosing, the requirements it would count toward."""
+        option = self.data.options[option_idx]
+        counted: dict[int, list[int]] = {}
+        for cover_idx in option.covers:
+            post = self.data.covers[cover_idx].post_idx
+            counted.setdefault(post, []).append(cover_idx)
+        idle = [k for k in option.posts if k not in counted]
+        result = {k: v for k, v in counted.items() if k in option.posts}
+        if idle:
+            result[idle[0]] = []
+        return result
+
+    def _shortfall(self, person_idx: int) -> int:
+        _, short = self.rules[person_idx].check(self.days[person_idx])
+        return sum(short.values())
+
+    # ------------------------------------------------------------------
+    # Scores
+
+    def _cover_score(self, cover_idx: int, planned: int) -> int:
+        cover = self.data.covers[cover_idx]
+        return cover.weight_under * max(0, cover.persons - planned) + (
+            cover.weight_over * max(0, planned - cover.persons)
+        )
+
+    def _choice_score(self, person_idx: int, day_idx: int, choice: Choice) -> int:
+        """Cost, unavailability and wishes of one day's choice."""
+        weights = self.data.weights
+        score = 0
+        option = None
+        if choice is not None:
+            option = self.data.options[choice[0]]
+            score += weights.cost * option.cost
+            score += weights.unavailability * option.unavailability_min
+        for wish_idx in self.wishes.get((person_idx, day_idx), ()):
+            wish = self.data.wishes[wish_idx]
+            matches = option is not None and (
+                wish.shift_type_idx < 0 or option.shift_type_idx == wish.shift_type_idx
+            )
+            if matches != wish.on:
+                score += weights.requests * wish.weight
+        return score
+
+    def delta(self, person_idx: int, changes: dict[int, Choice]) -> int | None:
+        """Score change of setting some days of a person; None if not allowed."""
+        row = self.days[person_idx]
+        new_row = list(row)
+        for day_idx, choice in changes.items():
+            new_row[day_idx] = choice
+        excess, short = self.rules[person_idx].check(new_row)
+        if excess > 0:
+            return None
+        score = _REPAIR_WEIGHT * (sum(short.values()) - self.short[person_idx])
+        count_change: dict[int, int] = {}
+        for day_idx, choice in changes.items():
+            old = row[day_idx]
+            score += self._choice_score(person_idx, day_idx, choice)
+            score -= self._choice_score(person_idx, day_idx, old)
+            for sign, item in ((-1, old), (1, choice)):
+                if item is not None:
+                    for cover_idx in self.counted[item[0]].get(item[1], ()):
+                        count_change[cover_idx] = count_change.get(cover_idx, 0) + sign
+        for cover_idx, change in count_change.items():
+            if change:
+                now = self.planned[cover_idx]
+                score += self._cover_score(cover_idx, now + change)
+                score -= self._cover_score(cover_idx, now)
+        return score
+
+    def apply(self, person_idx: int, changes: dict[int, Choice]) -> None:
+        row = self.days[person_idx]
+        for day_idx, choice in changes.items():
+            old = row[day_idx]
+            if old is not None:
+                for cover_idx in self.counted[old[0]].get(old[1], ()):
+                    self.planned[cover_idx] -= 1
+            if choice is not None:
+                for cover_idx in self.counted[choice[0]].get(choice[1], ()):
+                    self.planned[cover_idx] += 1
+            row[day_idx] = choice
+        self.short[person_idx] = self._shortfall(person_idx)
+
+    def alternatives(self, person_idx: int, day_idx: int) -> list[Choice]:
+        choices: list[Choice] = [None]
+        for option_idx in self.by_person_day[person_idx][day_idx]:
+            for post in self.counted[option_idx]:
+                choices.append((option_idx, post))
+        return choices
+
+    # ------------------------------------------------------------------
+    # Phase 1: fill the largest gaps
+
+    def fill(self, out_of_time: object) -> None:
+        """Give the largest weighted gap its best shift until nothing helps."""
+        assert callable(out_of_time)
+        takers: dict[int, list[tuple[int, int]]] = {}
+        for option_idx, posts in enumerate(self.counted):
+            for post, cover_idxs in posts.items():
+                for cover_idx in cover_idxs:
+                    takers.setdefault(cover_idx, []).append((option_idx, post))
+        hopeless: set[int] = set()
+        while not out_of_time():
+            gaps = [
+                (cover.weight_under * (cover.persons - self.planned[idx]), idx)
+                for idx, cover in enumerate(self.data.covers)
+                if idx not in hopeless and self.planned[idx] < cover.persons
+            ]
+            if not gaps:
+                return
+            _, cover_idx = max(gaps)
+            if not self._fill_one(takers.get(cover_idx, [])):
+                hopeless.add(cover_idx)
+
+    def _fill_one(self, candidates: list[tuple[int, int]]) -> bool:
+        options = self.data.options
+        best: tuple[int, int, dict[int, Choice]] | None = None
+        for option_idx, post in candidates:
+            option = options[option_idx]
+            if self.days[option.person_idx][option.day_idx] is not None:
+                continue
+            for changes in self._with_run(
+                option.person_idx, option.day_idx, (option_idx, post)
+            ):
+                delta = self.delta(option.person_idx, changes)
+                if (
+                    delta is not None
+                    and delta < 0
+                    and (best is None or delta < best[0])
+                ):
+                    best = (delta, option.person_idx, changes)
+        if best is None:
+            return False
+        self.apply(best[1], best[2])
+        return True
+
+    def _with_run(
+        self, person_idx: int, day_idx: int, choice: Choice
+    ) -> list[dict[int, Choice]]:
+        """The change alone, and the change made part of a shortest run."""
+        result: list[dict[int, Choice]] = [{day_idx: choice}]
+        shortest = self.data.people[person_idx].min_consecutive_days
+        if shortest > 1:
+            for first in range(day_idx - shortest + 1, day_idx + 1):
+                changes = self._run_changes(
+                    person_idx, first, shortest, day_idx, choice
+                )
+                if changes:
+                    result.append(changes)
+        return result
+
+    def _run_changes(
+        self,
+        person_idx: int,
+        first: int,
+        length: int,
+        fixed_day: int | None = None,
+        fixed: Choice = None,
+    ) -> dict[int, Choice] | None:
+        """Work days first..first+length-1, each with its best single choice."""
+        if first < 0 or first + length > self.data.num_days:
+            return None
+        changes: dict[int, Choice] = {}
+        for day_idx in range(first, first + length):
+            if day_idx == fixed_day:
+                changes[day_idx] = fixed
+                continue
+            current = self.days[person_idx][day_idx]
+            if current is not None:
+                continue
+            options = self.alternatives(person_idx, day_idx)[1:]
+            if not options:
+                return None
+            changes[day_idx] = min(
+                options,
+                key=lambda c, d=day_idx: self._single_gain(person_idx, d, c),
+            )
+        return changes
+
+    def _single_gain(self, person_idx: int, day_idx: int, choice: Choice) -> int:
+        """Objective change of one choice alone, rules aside (for ranking)."""
+        score = self._choice_score(person_idx, day_idx, choice)
+        if choice is not None:
+            for cover_idx in self.counted[choice[0]].get(choice[1], ()):
+                now = self.planned[cover_idx]
+                score += self._cover_score(cover_idx, now + 1)
+                score -= self._cover_score(cover_idx, now)
+        return score
+
+    # ------------------------------------------------------------------
+    # Phase 2: improve and repair
+
+    def sweep(self, rng: random.Random, out_of_time: object) -> bool:
+        """One pass of single-day and block moves; whether anything changed."""
+        assert callable(out_of_time)
+        changed = False
+        people = list(range(self.data.num_people))
+        rng.shuffle(people)
+        for person_idx in people:
+            if out_of_time():
+                return changed
+            for day_idx in range(self.data.num_days):
+                changed |= self._best_single(person_idx, day_idx)
+            changed |= self._best_block(person_idx)
+        return changed
+
+    def _best_single(self, person_idx: int, day_idx: int) -> bool:
+        current = self.days[person_idx][day_idx]
+        best: tuple[int, Choice] | None = None
+        for choice in self.alternatives(person_idx, day_idx):
+            if choice == current:
+                continue
+            delta = self.delta(person_idx, {day_idx: choice})
+            if delta is not None and delta < 0 and (best is None or delta < best[0]):
+                best = (delta, choice)
+        if best is None:
+            return False
+        self.apply(person_idx, {day_idx: best[1]})
+        return True
+
+    def _best_block(self, person_idx: int) -> bool:
+        """Work a shortest run, or take a run of days off, where it helps."""
+        rules = self.data.people[person_idx]
+        longest = max(rules.min_consecutive_days, rules.min_consecutive_days_off, 2)
+        best: tuple[int, dict[int, Choice]] | None = None
+        for length in range(2, longest + 1):
+            for first in range(0, self.data.num_days - length + 1):
+                candidates = [
+                    self._run_changes(person_idx, first, length),
+                    {d: None for d in range(first, first + length)},
+                ]
+                for changes in candidates:
+                    if not changes:
+                        continue
+                    delta = self.delta(person_idx, changes)
+                    if (
+                        delta is not None
+                        and delta < 0
+                        and (best is None or delta < best[0])
+                    ):
+                        best = (delta, changes)
+        if best is None:
+            return False
+        self.apply(person_idx, best[1])
+        return True
+
+    # ------------------------------------------------------------------
+
+    def chosen(self) -> tuple[tuple[int, int], ...]:
+        return tuple(
+            sorted(choice for row in self.days for choice in row if choice is not None)
+        )
+
+    def broken_rules(self) -> tuple[str, ...]:
+        names: set[str] = set()
+        for person_idx, row in enumerate(self.days):
+            _, short = self.rules[person_idx].check(row)
+            names.update(short)
+        return tuple(sorted(names))
