@@ -50,6 +50,7 @@ def on_duty(
         if template is None:
             continue
         real = instance(template, shift.date, tz, shift.extension_min)
-        if real.start <= moment < real.end and shift.person_id not in on_shift:
+        on_shift_now = to_utc(real.start) <= moment < to_utc(real.end)
+        if on_shift_now and shift.person_id not in on_shift:
             on_shift.append(shift.person_id)
     return on_shift

@@ -58,6 +58,7 @@ from scheduler.sitetime import (
     minutes_between,
     overlap_minutes,
     split_by_local_day,
+    to_utc,
     week_start,
     zone,
 )
@@ -304,7 +305,9 @@ def _cached_instance(
 
 
 def _start_order(placed: _Placed) -> tuple[datetime, datetime, int]:
-    return (placed.real.start, placed.real.end, placed.index)
+    # In UTC: aware datetimes sharing a zone compare by wall clock, which is
+    # wrong in the hour a fall-back night repeats.
+    return (to_utc(placed.real.start), to_utc(placed.real.end), placed.index)
 
 
 # --------------------------------------------------------------------------
@@ -435,7 +438,7 @@ def _check_min_rest(context: _Context) -> list[Violation]:
                         f"{_who(person)}: {what}, minimum {_duration(min_rest_min)}.",
                     )
                 )
-            if placed.real.end > latest.real.end:
+            if to_utc(placed.real.end) > to_utc(latest.real.end):
                 latest = placed
     return violations
 
@@ -855,7 +858,7 @@ def _check_shift_id(context: _Context) -> list[Violation]:
             ("cost_cents", shift.cost_cents, _shift_cost_cents(placed)),
         ]
         for name, value, expected in written:
-            if value is not None and value != expected:
+            if value is not None and not _same(value, expected):
                 problems.append(
                     f"{name} is {_show(value, context.tz)}, "
                     f"recomputed {_show(expected, context.tz)}"
@@ -1277,6 +1280,17 @@ def _duration(minutes: int) -> str:
 def _local(instant: datetime, tz: str) -> str:
     """An instant as site-local wall-clock text."""
     return instant.astimezone(zone(tz)).strftime("%Y-%m-%d %H:%M")
+
+
+def _same(value: object, expected: object) -> bool:
+    """Equality, instants compared in UTC.
+
+    An instant in the repeated hour of a fall-back night never equals an
+    instant of another zone under ``==`` (PEP 495), however real the match.
+    """
+    if isinstance(value, datetime) and isinstance(expected, datetime):
+        return to_utc(value) == to_utc(expected)
+    return value == expected
 
 
 def _show(value: object, tz: str) -> str:

@@ -7,14 +7,18 @@ the templates are early 06:00-14:00, late 14:00-22:00, night 22:00-06:00.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import time
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scheduler.models import Objective, Plan, Provenance, Request, RosterShift
 from scheduler.roster_queries import on_duty
 from scheduler.shifts import instance
+from scheduler.sitetime import add_minutes, local_midnight, to_utc
 from scheduler.validate_roster import (
     OBJECTIVE_TERMS,
     RosterReport,
@@ -675,6 +679,25 @@ def test_shift_id_rule_named_when_broken() -> None:
 # Time: night shifts, DST, end-of-day (C-07, C-10, issue 2)
 
 
+def test_shift_id_instants_in_the_repeated_hour_match() -> None:
+    """Shows a shift starting 02:30 on the fall-back night matches its +02:00 text."""
+    request = _request(
+        [_person("c1")],
+        templates=[_template("small", "02:30", "06:00")],
+        start_date="2024-10-27",
+        days=1,
+    )
+    first_0230 = _shift(
+        request, "c1", "2024-10-27", "small", start="2024-10-27T02:30:00+02:00"
+    )
+    second_0230 = _shift(
+        request, "c1", "2024-10-27", "small", start="2024-10-27T02:30:00+01:00"
+    )
+
+    _assert_valid(validate_roster(request, [first_0230]))
+    _assert_only(validate_roster(request, [second_0230]), "shift_id")
+
+
 def test_night_shift_c07_lasts_8_h_and_is_on_duty_after_midnight() -> None:
     """Shows C-07: a 22:00-06:00 shift of 7 May lasts 8 h and is on duty at 01:30."""
     templates = [
@@ -1024,3 +1047,204 @@ def test_validate_roster_plan_flags_reported_figures() -> None:
         validate_roster_plan(plan.model_copy(update={"coverage": []})),
         "coverage_mismatch",
     )
+
+
+# --------------------------------------------------------------------------
+# Invariants over random rosters, and size
+
+
+def _varied_request(policy: str, fixed: bool) -> Request:
+    """A small request touching every rule: DST week, leave, history, on call."""
+    templates = [
+        _template("early", "06:00", "14:30", break_start_local="10:00", break_min=30,
+                  max_extension_min=120, forbidden_successors=["night"]),
+        _template("night", "22:00", "06:00", break_paid=True, break_min=30,
+                  break_start_local="02:00", weekdays=["fri", "sat", "sun"]),
+        _template("odd", "06:00", "08:00", break_start_local="09:00", break_min=30),
+    ]  # fmt: skip
+    contract = {
+        "max_consecutive_days": 2, "min_consecutive_days": 2,
+        "min_consecutive_days_off": 2, "max_working_weekends": 0,
+        "max_minutes_per_week": 900, "min_minutes_per_week": 100,
+        "max_shifts_per_template": {"night": 1}, "hourly_cost_cents": 1999,
+        "max_overtime_min_per_week": 60, "min_minutes_total": 60,
+    }  # fmt: skip
+    staff = [
+        _person("c1", contract=contract, skills=["compliance"],
+                leave=[{"first_date": "2024-10-23", "last_date": "2024-10-23"}],
+                unavailability=[{"start": "2024-10-26T23:00:00+02:00",
+                                 "end": "2024-10-27T04:00:00+01:00"}],
+                shift_requests=[{"date": "2024-10-26", "kind": "on", "weight": 2}]),
+        _broker("b1", licences=[{"jurisdiction": "DE", "regimes": ["import"],
+                                 "expires": "2024-10-24"}]),
+        _person("oc", on_call={"call_in_cost_cents": 900, "notice_min": 600}),
+        _person("c2", skills=["compliance"]),
+    ]  # fmt: skip
+    cover = [
+        {"skill": "clerk", "persons": 1, "weight_under": 3,
+         "start": "2024-10-27T01:00:00+02:00", "end": "2024-10-27T03:00:00+01:00"},
+        {"skill": "compliance", "persons": 2, "date": "2024-10-25",
+         "template_id": "night"},
+        {"skill": "broker", "persons": 0,
+         "start": "2024-10-22T07:00:00+02:00", "end": "2024-10-22T08:00:00+02:00"},
+    ]  # fmt: skip
+    roster = [{"person_id": "c2", "date": "2024-10-22", "template_id": "early",
+               "post": "clerk"}]  # fmt: skip
+    return _request(
+        staff,
+        templates,
+        start_date="2024-10-21",
+        days=7,
+        cover_requirements=cover,
+        staff_history=[
+            {
+                "person_id": "c1",
+                "consecutive_days_worked": 1,
+                "last_shift_end": "2024-10-20T23:00:00+02:00",
+                "minutes_worked_this_week": 300,
+            }
+        ],  # fmt: skip
+        roster=roster if fixed else None,
+        settings={
+            "policies": {"unavailability": policy},
+            "planned_at": "2024-10-21T00:00:00+02:00",
+        },  # fmt: skip
+    )
+
+
+def _lenient_request() -> Request:
+    """The same people and templates under default contracts: rosters can pass."""
+    varied = _varied_request("hard", False)
+    staff = [
+        _person("c1", skills=["compliance"]),
+        _broker("b1"),
+        _person("oc", on_call={}),
+        _person("c2", skills=["compliance"]),
+    ]
+    templates = [template.model_dump() for template in varied.shift_templates]
+    return _request(staff, templates, start_date="2024-10-21", days=7)
+
+
+_REQUESTS = [
+    _varied_request("hard", False),
+    _varied_request("soft", True),
+    _lenient_request(),
+]
+_NAMES = [person.name for person in _REQUESTS[0].staff]
+
+
+@st.composite
+def _random_shift(draw: st.DrawFn) -> RosterShift:
+    person_id = draw(st.sampled_from(["c1", "b1", "oc", "c2", "ghost"]))
+    template_id = draw(st.sampled_from(["early", "night", "odd", "gone"]))
+    day = date(2024, 10, 19) + timedelta(days=draw(st.integers(0, 11)))
+    label = f"{person_id}:{day.isoformat()}:{template_id}"
+    written = draw(st.sampled_from([None, "2024-10-21T06:00:00+02:00"]))
+    return RosterShift(
+        id=draw(st.sampled_from([None, label, "c1:2024-10-21:early"])),
+        person_id=person_id,
+        date=day,
+        template_id=template_id,
+        post=draw(st.sampled_from(["clerk", "broker", "compliance", "regime:import"])),
+        extension_min=draw(st.sampled_from([0, 30, 60, 120, 240])),
+        call_in=draw(st.booleans()),
+        needs_approval=draw(st.booleans()),
+        start=None if written is None else datetime.fromisoformat(written),
+        worked_min=draw(st.sampled_from([None, 480, 510])),
+        cost_cents=draw(st.sampled_from([None, 0, 15_000])),
+    )
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    request_index=st.integers(0, len(_REQUESTS) - 1),
+    roster=st.lists(_random_shift(), max_size=12),
+)
+def test_validator_never_raises_and_valid_iff_no_violations(
+    request_index: int, roster: list[RosterShift]
+) -> None:
+    """Shows, for random small rosters, a full report with no error and no names."""
+    request = _REQUESTS[request_index]
+
+    report = validate_roster(request, roster)
+
+    assert report.valid == (report.violations == [])
+    assert set(report.objective.terms) == set(OBJECTIVE_TERMS)
+    assert report.objective.total == sum(report.objective.terms.values())
+    assert all(value >= 0 for value in report.objective.terms.values())
+    assert len(report.coverage) == len(request.cover_requirements)
+    assert set(report.worked_min_by_person) == {"c1", "b1", "oc", "c2"}
+    for violation in report.violations:
+        assert violation.rule in _RULE_IDS
+        assert not any(name in violation.message for name in _NAMES)
+    # A report on the same roster is the same report: nothing hidden in order.
+    assert validate_roster(request, roster) == report
+
+
+_RULE_IDS = {
+    "template", "unknown_person", "one_shift_per_day", "min_rest",
+    "forbidden_succession", "max_shifts_per_template", "minutes_total",
+    "minutes_per_week", "overtime_per_week", "max_consecutive_days",
+    "min_consecutive_days", "min_consecutive_days_off", "max_working_weekends",
+    "post", "licence", "leave", "unavailability", "call_in", "fixed_roster",
+    "shift_id",
+}  # fmt: skip
+
+
+def _site_of_300(days: int = 14) -> tuple[Request, list[RosterShift]]:
+    """300 staff over 14 days, cover per 30 min for three skills, 3,000 shifts."""
+    start = date(2024, 10, 21)  # the fall-back night falls inside
+    templates = [
+        _template("early", "06:00", "14:30", break_start_local="10:00", break_min=30),
+        _template("late", "14:00", "22:30", break_start_local="18:00", break_min=30),
+        _template("night", "22:00", "06:30", break_start_local="02:00", break_min=30),
+    ]
+    staff = [
+        _broker(f"p{i}") if i % 3 == 0 else _person(f"p{i}", skills=["compliance"])
+        for i in range(300)
+    ]
+    cover = []
+    for day in range(days):
+        # In UTC: zoneinfo instants compare by wall clock on the fall-back night.
+        moment = to_utc(local_midnight(start + timedelta(days=day), "Europe/Berlin"))
+        day_end = to_utc(
+            local_midnight(start + timedelta(days=day + 1), "Europe/Berlin")
+        )
+        while moment < day_end:
+            end = add_minutes(moment, 30)
+            for skill in ("clerk", "broker", "compliance"):
+                cover.append(
+                    {"skill": skill, "persons": 30, "start": moment, "end": end}
+                )
+            moment = end
+    request = _request(
+        staff, templates, start_date=start.isoformat(), days=days,
+        cover_requirements=cover,
+    )  # fmt: skip
+    roster = []
+    for number, person in enumerate(request.staff):
+        template_id = ("early", "late", "night")[number % 3]
+        post = "compliance" if person.skills and number % 4 == 0 else person.role.value
+        for day in range(days):
+            if (day + number) % 7 not in (5, 6):
+                shift_date = (start + timedelta(days=day)).isoformat()
+                roster.append(_shift(request, person.id, shift_date, template_id, post))
+    return request, roster
+
+
+def test_validator_handles_a_site_of_300_in_seconds() -> None:
+    """Shows 300 staff x 14 days x 30-min cover validated well within seconds."""
+    request, roster = _site_of_300()
+
+    began = time.perf_counter()
+    report = validate_roster(request, roster)
+    elapsed_s = time.perf_counter() - began
+
+    assert elapsed_s < 10.0  # about 0.5 s measured on one busy core
+    _assert_valid(report)
+    # 14 days of 48 half hours, and the fall-back day has two more.
+    assert len(report.coverage) == 3 * (14 * 48 + 2)
+    # p0 is a broker on early shifts, working 10 of 14 days, 480 min each.
+    assert report.worked_min_by_person["p0"] == 4800
+    # p2 works nights; the one of Sat 26 Oct lasts an hour longer.
+    assert report.worked_min_by_person["p2"] == 10 * 480 + 60
