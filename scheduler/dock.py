@@ -20,6 +20,7 @@ from scheduler.sitetime import (
     local_instant,
     local_midnight,
     parse_hhmm,
+    to_utc,
 )
 
 logger = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ def dates_touched(start: datetime, end: datetime, tz: str) -> list[date]:
     first = local_date_of(start, tz)
     last = local_date_of(end, tz)
     # An end exactly at local midnight does not touch that date.
-    if last > first and end <= local_midnight(last, tz):
+    if last > first and to_utc(end) <= to_utc(local_midnight(last, tz)):
         last -= timedelta(days=1)
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
@@ -114,12 +115,15 @@ def door_open_intervals(
 
     Opening hours closing at or before they open run into the next local
     date, so the day before the horizon is read too. A door without
-    opening hours is open around the clock.
+    opening hours is open around the clock. Instants are in UTC, so that
+    they compare right in the repeated hour of a fall-back night.
     """
     tz = request.site.timezone
-    horizon_start = local_midnight(request.horizon.start_date, tz)
-    horizon_end = local_midnight(
-        request.horizon.start_date + timedelta(days=request.horizon.days), tz
+    horizon_start = to_utc(local_midnight(request.horizon.start_date, tz))
+    horizon_end = to_utc(
+        local_midnight(
+            request.horizon.start_date + timedelta(days=request.horizon.days), tz
+        )
     )
     if not door.opening_hours:
         spans = [(horizon_start, horizon_end)]
@@ -136,8 +140,8 @@ def door_open_intervals(
                 close_day = day if close_clock > open_clock else day + timedelta(1)
                 spans.append(
                     (
-                        local_instant(day, open_clock, tz),
-                        local_instant(close_day, close_clock, tz),
+                        to_utc(local_instant(day, open_clock, tz)),
+                        to_utc(local_instant(close_day, close_clock, tz)),
                     )
                 )
 
@@ -148,7 +152,7 @@ def door_open_intervals(
     ]
     merged = _merge(clipped)
     for outage in door.outages:
-        merged = _cut(merged, outage.start, outage.end)
+        merged = _cut(merged, to_utc(outage.start), to_utc(outage.end))
     return merged
 
 

@@ -212,17 +212,21 @@ def _shortfall_windows(
 ) -> list[_Window]:
     """Short rows merged per skill into contiguous windows (max missing)."""
     pieces: dict[str, list[tuple[datetime, datetime, int]]] = defaultdict(list)
+    # In UTC: instants of one zoneinfo zone compare by wall clock, which is
+    # wrong in the repeated hour of a fall-back night.
     for row in coverage:
         if row.planned < row.required:
-            pieces[row.skill].append((row.start, row.end, row.required - row.planned))
+            missing = row.required - row.planned
+            pieces[row.skill].append((to_utc(row.start), to_utc(row.end), missing))
     for short in understaffed:
         if short.missing > 0:
-            pieces[short.skill].append((short.start, short.end, short.missing))
+            span = (to_utc(short.start), to_utc(short.end), short.missing)
+            pieces[short.skill].append(span)
 
     windows: list[_Window] = []
     for skill, spans in sorted(pieces.items()):
         current: _Window | None = None
-        for start, end, missing in sorted(spans, key=lambda s: (to_utc(s[0]), s[1])):
+        for start, end, missing in sorted(spans):
             if current is not None and start <= current.end:
                 current.end = max(current.end, end)
                 current.missing = max(current.missing, missing)
@@ -280,7 +284,9 @@ def _blockers(
 ) -> list[_Blocker]:
     """For each late shipment, its task that waited longest to start."""
     weights = request.settings.weights
-    horizon_start = local_midnight(request.horizon.start_date, request.site.timezone)
+    horizon_start = to_utc(
+        local_midnight(request.horizon.start_date, request.site.timezone)
+    )
     by_id = {task.id: task for task in tasks}
     loads = {load.id: load for load in request.loads}
     response_min = request.labour_standards.customs_response_min
@@ -297,15 +303,17 @@ def _blockers(
             if kind in s.done_tasks:
                 return horizon_start
             task = by_id.get(f"{s.id}:{kind.value}")
-            return task.end if task is not None else horizon_start
+            return to_utc(task.end) if task is not None else horizon_start
 
         # When each task of the shipment could have started at the earliest.
         ready: dict[str, datetime] = {}
         if needs_unload(shipment) and shipment.load_id is not None:
             ready[f"{shipment.load_id}:unload"] = max(
-                loads[shipment.load_id].eta, horizon_start
+                to_utc(loads[shipment.load_id].eta), horizon_start
             )
-        ready[f"{shipment.id}:review"] = max(shipment.documents_ready_at, horizon_start)
+        ready[f"{shipment.id}:review"] = max(
+            to_utc(shipment.documents_ready_at), horizon_start
+        )
         ready[f"{shipment.id}:compliance"] = end_of(TaskKind.review)
         ready[f"{shipment.id}:declare"] = max(
             end_of(TaskKind.review), end_of(TaskKind.compliance)
@@ -314,7 +322,7 @@ def _blockers(
         ready[f"{shipment.id}:respond"] = after_customs
         exam_ready = max(after_customs, shipment_time.goods_in)
         if shipment.exam_window is not None:
-            exam_ready = max(exam_ready, shipment.exam_window.start)
+            exam_ready = max(exam_ready, to_utc(shipment.exam_window.start))
         ready[f"{shipment.id}:exam"] = exam_ready
 
         longest: tuple[int, Task] | None = None
@@ -333,7 +341,7 @@ def _blockers(
                 shipment_id=shipment.id,
                 need=_need_of(task, shipment),
                 ready=ready[task.id],
-                start=task.start,
+                start=to_utc(task.start),
                 lateness=weights.lateness
                 * weights.priority(shipment.priority)
                 * shipment_time.late_min,
@@ -495,7 +503,7 @@ def _door_explanations(
     """Doors busy at least `BUSY_SHARE` over `MIN_BUSY_WINDOW_MIN` or more."""
     tz = request.site.timezone
     slot_min = request.settings.interval_min
-    horizon_start = local_midnight(request.horizon.start_date, tz)
+    horizon_start = to_utc(local_midnight(request.horizon.start_date, tz))
     num_slots = request.horizon.days * 24 * 60 // slot_min
     eta = {load.id: load.eta for load in request.loads}
 
@@ -519,7 +527,7 @@ def _door_explanations(
                 for task in door_tasks[door_id]
                 if task.kind == TaskKind.unload
                 and _load_of(task) in eta
-                and start <= task.start < end
+                and start <= to_utc(task.start) < end
             ]
             late = [
                 b

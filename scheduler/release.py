@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from scheduler.models import Lane, Load, Request, Shipment, Task, TaskKind
-from scheduler.sitetime import add_minutes, local_midnight, minutes_between
+from scheduler.sitetime import add_minutes, local_midnight, minutes_between, to_utc
 
 logger = logging.getLogger(__name__)
 
@@ -76,11 +76,15 @@ def shipment_times(request: Request, tasks: Iterable[Task]) -> dict[str, Shipmen
     Returns
     -------
     dict[str, ShipmentTimes]
-        Keyed by shipment id. A shipment missing a task it needs (an
+        Keyed by shipment id, instants in UTC. A shipment missing a task it needs (an
         unscheduled one) is left out.
     """
-    ends = {task.id: task.end for task in tasks}
-    horizon_start = local_midnight(request.horizon.start_date, request.site.timezone)
+    # In UTC: two instants in one zoneinfo zone compare by wall clock, which
+    # is wrong in the repeated hour of a fall-back night.
+    ends = {task.id: to_utc(task.end) for task in tasks}
+    horizon_start = to_utc(
+        local_midnight(request.horizon.start_date, request.site.timezone)
+    )
     loads = {load.id: load for load in request.loads}
 
     result: dict[str, ShipmentTimes] = {}
@@ -128,10 +132,10 @@ def _times_of(
     # The SLA clock starts when both the papers and the goods are there.
     goods_at_door = horizon_start
     if needs_unload(shipment) and shipment.load_id is not None:
-        goods_at_door = loads[shipment.load_id].eta
-    actionable = max(shipment.documents_ready_at, goods_at_door)
+        goods_at_door = to_utc(loads[shipment.load_id].eta)
+    actionable = max(to_utc(shipment.documents_ready_at), goods_at_door)
     if shipment.sla_deadline is not None:
-        deadline = shipment.sla_deadline
+        deadline = to_utc(shipment.sla_deadline)
     else:
         deadline = add_minutes(actionable, request.settings.sla.of(shipment.priority))
 
