@@ -246,17 +246,28 @@ def workload(request: Request) -> Workload:
     door_per_shipment = np.array([work.door_min for work in works])
 
     # Step 2: stack the items' shipments-worth per interval, block by block.
+    # Items sorted by arrival make each block touch only the intervals
+    # from its first arrival to its last window's end; elsewhere its
+    # cumulative work is flat and adds nothing.
+    order = np.argsort(starts, kind="stable")
+    horizon_end = float(bounds[-1])
     staff = np.zeros((len(intervals), len(skills)))
     door = np.zeros(len(intervals))
     for first in range(0, len(items), _ITEMS_PER_BLOCK):
-        block = slice(first, first + _ITEMS_PER_BLOCK)
+        block = order[first : first + _ITEMS_PER_BLOCK]
+        lo = max(0, int(np.searchsorted(bounds, starts[block].min(), "right")) - 1)
+        reach = float((ends[block] + windows[block]).max())
+        hi = min(len(bounds) - 1, int(np.searchsorted(bounds, reach, "left")))
+        if hi <= lo:
+            continue
+        cols = bounds[lo : hi + 1]
         rates = counts[block] / (ends[block] - starts[block])
         worked = _worked_by(
-            bounds, starts[block], ends[block], rates, windows[block], bounds[-1]
+            cols, starts[block], ends[block], rates, windows[block], horizon_end
         )
-        staff += np.diff(worked, axis=1).T @ per_shipment[block]
-        arrived = _arrived_by(bounds, starts[block], ends[block], rates)
-        door += np.diff(arrived, axis=1).T @ door_per_shipment[block]
+        staff[lo:hi] += np.diff(worked, axis=1).T @ per_shipment[block]
+        arrived = _arrived_by(cols, starts[block], ends[block], rates, horizon_end)
+        door[lo:hi] += np.diff(arrived, axis=1).T @ door_per_shipment[block]
 
     logger.debug(
         "demand: %d forecast items -> %d intervals x %d skills",
@@ -380,10 +391,13 @@ def _ramp_integral(v: FloatArray, window: FloatArray) -> FloatArray:
 
 
 def _arrived_by(
-    bounds: FloatArray, starts: FloatArray, ends: FloatArray, rates: FloatArray
+    bounds: FloatArray,
+    starts: FloatArray,
+    ends: FloatArray,
+    rates: FloatArray,
+    horizon_end: float,
 ) -> FloatArray:
     """Shipments arrived by each boundary (items x bounds), inside the horizon."""
-    horizon_end = bounds[-1]
     last = np.minimum(ends, horizon_end)[:, np.newaxis]
     first = starts[:, np.newaxis]
     arrived = np.clip(bounds[np.newaxis, :], first, np.maximum(last, first)) - first

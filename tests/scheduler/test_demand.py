@@ -132,6 +132,46 @@ def test_workload_window_cut_at_horizon_end_keeps_work() -> None:
     assert clerk[:46].sum() == 0
 
 
+def test_workload_arrivals_before_horizon_leave_their_tail() -> None:
+    """An arrival before the horizon counts with the work left inside it."""
+    request = _request([_item("09T23:00", "09T23:30", 1, priority="express")])
+
+    clerk = workload(request).work_min["clerk"]
+
+    # s = -60, e = -30, w = 180, r = 1/30: by 00:00 D = (R(60) - R(30)) / 30
+    # = (10 - 2.5) / 30 = 0.25, so 0.75 x 10 min fall inside; by 00:30
+    # D = (R(90) - R(60)) / 30 = 0.4167, so the first interval has 1.6667.
+    assert round(clerk.sum(), 9) == 7.5
+    assert round(clerk[0], 4) == 1.6667
+    assert round(clerk[4], 4) == round(10 * (30**2 / 360) / 30, 4) == 0.8333
+    assert clerk[5:].sum() == 0
+
+
+def test_workload_many_small_items_equal_one_large_item() -> None:
+    """Splitting an hour of arrivals into 600 minute pieces changes nothing."""
+    whole = _item("10T08:00", "10T09:00", 10, priority="express")
+    # Ten copies of each minute 08:00-08:59, each 1/60 shipment, latest
+    # first, so the items cross several blocks out of arrival order.
+    pieces = []
+    for _ in range(10):
+        for minute in reversed(range(60)):
+            piece = _item("10T08:00", "10T09:00", 1 / 60, priority="express")
+            piece["start"] = f"2025-11-10T08:{minute:02d}:00+08:00"
+            piece["end"] = _minute_after(piece["start"])
+            pieces.append(piece)
+
+    one = workload(_request([whole]))
+    many = workload(_request(pieces))
+
+    for skill in ("clerk", "compliance", "broker"):
+        assert np.allclose(one.work_min[skill], many.work_min[skill], atol=1e-9)
+    assert np.allclose(one.door_min, many.door_min, atol=1e-9)
+
+
+def _minute_after(instant: str) -> str:
+    return (datetime.fromisoformat(instant) + timedelta(minutes=1)).isoformat()
+
+
 def test_workload_pharma_goes_to_commodity_post() -> None:
     """A pharma shipment needs a broker licensed for pharma, not any broker."""
     request = _request([_item("10T08:00", "10T09:00", 10, commodity="pharma")])
