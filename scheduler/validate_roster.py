@@ -77,6 +77,17 @@ OBJECTIVE_TERMS: tuple[str, ...] = (
     "stability",
 )
 
+# Day names for messages, independent of the machine's locale.
+_WEEKDAY_NAMES = (
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+)
+
 # A licence listing no commodities covers them all; this stands for "all".
 _ANY_COMMODITY = "*"
 
@@ -317,46 +328,49 @@ def _start_order(placed: _Placed) -> tuple[datetime, datetime, int]:
 def _check_template(context: _Context) -> list[Violation]:
     """[template] known template, its weekday and role, horizon, extension."""
     violations = []
-    horizon = set(context.dates)
     for index, shift in enumerate(context.roster):
         subject = _raw_label(shift)
-        template = context.templates.get(shift.template_id)
-        person = context.people.get(shift.person_id)
-        problems = []
-        if template is None:
-            problems.append(f"template '{shift.template_id}' does not exist")
-        else:
-            if not runs_on(template, shift.date):
-                weekday = shift.date.strftime("%A")
-                problems.append(f"template {template.id} does not run on {weekday}")
-            if person is not None and person.role not in template.roles:
-                problems.append(
-                    f"template {template.id} is not for the role {person.role}"
-                )
-            options = extension_options(template)
-            if shift.extension_min not in options:
-                problems.append(
-                    f"extension {shift.extension_min} min is not one of "
-                    f"{', '.join(str(x) for x in options)} min"
-                )
-        if shift.date not in horizon:
-            problems.append(
-                f"date {shift.date} lies outside the horizon "
-                f"{context.first_date} to {context.last_date}"
-            )
-        if shift.needs_approval != (shift.extension_min > 0):
-            problems.append(
-                "needs_approval must be true exactly when the shift is extended"
-            )
-        if index in context.unplaceable:
-            problems.append(
-                f"its instants cannot be computed ({context.unplaceable[index]})"
-            )
-        for problem in problems:
+        for problem in _template_problems(context, index, shift):
             violations.append(
                 Violation("template", subject, f"shift {subject}: {problem}.")
             )
     return violations
+
+
+def _template_problems(context: _Context, index: int, shift: RosterShift) -> list[str]:
+    """What is wrong with a shift's template, date or extension, if anything."""
+    problems = []
+    template = context.templates.get(shift.template_id)
+    person = context.people.get(shift.person_id)
+    if template is None:
+        problems.append(f"template '{shift.template_id}' does not exist")
+    else:
+        if not runs_on(template, shift.date):
+            weekday = _WEEKDAY_NAMES[shift.date.weekday()]
+            problems.append(f"template {template.id} does not run on {weekday}")
+        if person is not None and person.role not in template.roles:
+            problems.append(f"template {template.id} is not for the role {person.role}")
+        options = extension_options(template)
+        if shift.extension_min not in options:
+            problems.append(
+                f"extension {shift.extension_min} min is not one of "
+                f"{', '.join(str(x) for x in options)} min"
+            )
+
+    if not context.first_date <= shift.date <= context.last_date:
+        problems.append(
+            f"date {shift.date} lies outside the horizon "
+            f"{context.first_date} to {context.last_date}"
+        )
+    if shift.needs_approval != (shift.extension_min > 0):
+        problems.append(
+            "needs_approval must be true exactly when the shift is extended"
+        )
+    if index in context.unplaceable:
+        problems.append(
+            f"its instants cannot be computed ({context.unplaceable[index]})"
+        )
+    return problems
 
 
 def _check_unknown_person(context: _Context) -> list[Violation]:
