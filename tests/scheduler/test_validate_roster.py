@@ -1155,7 +1155,7 @@ def _random_shift(draw: st.DrawFn) -> RosterShift:
     )
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(
     request_index=st.integers(0, len(_REQUESTS) - 1),
     roster=st.lists(_random_shift(), max_size=12),
