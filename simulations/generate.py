@@ -70,7 +70,7 @@ def generated_request(
         raise ValueError("seed must be between 0 and 2147483647")
 
     # Step 1: freighters and their cargo until the count is reached.
-    freighters = _freighters(num_shipments, seed, start_date)
+    freighters = generated_freighters(num_shipments, seed, start_date)
     loads: list[Load] = []
     shipments: list[Shipment] = []
     for freighter, count in freighters:
@@ -111,10 +111,13 @@ def generated_request(
     )
 
 
-def _freighters(
+def generated_freighters(
     num_shipments: int, seed: int, day: date
 ) -> list[tuple[Freighter, int]]:
-    """Freighters with their shipment counts, summing to `num_shipments`."""
+    """Freighters with their shipment counts, summing to `num_shipments`.
+
+    Listed by on-block time, as a day of real records is.
+    """
     profile = hourly_arrival_profile()
     rng = random.Random(f"clearplan/generate/{seed}")
     result: list[tuple[Freighter, int]] = []
@@ -127,5 +130,4 @@ def _freighters(
         count = min(remaining, base_shipment_count(count_rng(seed, code)))
         result.append((Freighter(code=code, on_block=on_block), count))
         remaining -= count
-    # Requests list freighters by arrival, as a day of real records does.
     return sorted(result, key=lambda item: (item[0].on_block, item[0].code))
