@@ -143,8 +143,11 @@ def _header(plan: Plan) -> str:
     first = request.horizon.start_date
     last = first + timedelta(days=request.horizon.days - 1)
     site = esc(request.site.id)
-    if request.site.name:
-        site += f" · {esc(request.site.name)}"
+    site_name = (
+        f"<p class='site-name'>{esc(request.site.name)}</p>"
+        if request.site.name
+        else ""
+    )
     horizon = f"{first:%a %d %b %Y}"
     if last != first:
         horizon += f" – {last:%a %d %b %Y}"
@@ -167,7 +170,7 @@ def _header(plan: Plan) -> str:
     )
     return (
         "<header>"
-        f"<h1>Site {site}</h1>"
+        f"<h1>Site {site}</h1>{site_name}"
         f"<p class='horizon'>{horizon} · {request.horizon.days} day(s), "
         f"local time {esc(tz)}</p>"
         f"<p><span class='status {status_class}'>{esc(plan.status.value)}</span> "
@@ -198,7 +201,7 @@ def _small_print(plan: Plan) -> str:
     made_at = (
         f"{local_clock(planned_at, request.site.timezone):%Y-%m-%d %H:%M} local"
         if planned_at is not None
-        else "not recorded"
+        else "not given (settings.planned_at)"
     )
     total_s = plan.timings.get("total_s")
     timing = f" · took {total_s:.1f} s" if total_s is not None else ""
@@ -407,6 +410,7 @@ h1 { margin: 0 0 4px; font-size: 26px; }
 h2 { margin: 28px 0 8px; font-size: 19px; border-bottom: 1px solid #d9e2ec; }
 header p { margin: 4px 0; }
 .horizon { font-size: 16px; color: #52606d; }
+.site-name { font-size: 12px; color: #52606d; max-width: 1100px; }
 .status { display: inline-block; padding: 2px 10px; border-radius: 10px;
           color: white; font-weight: 600; background: #52606d; }
 .status.optimal { background: #2f8132; } .status.feasible { background: #1f6fb2; }
@@ -433,7 +437,7 @@ h3 { font-size: 14px; margin: 14px 0 4px; }
 .when { font-size: 12px; color: #52606d; }
 .note { color: #52606d; margin: 0 0 4px; }
 .scroll { max-height: 480px; overflow: auto; border: 1px solid #d9e2ec; }
-.scroll.short { max-height: 260px; }
+.scroll.short { max-height: 260px; scrollbar-gutter: stable; }
 table { border-collapse: collapse; font-size: 12px; width: 100%; }
 th, td { padding: 3px 8px; text-align: left; border-bottom: 1px solid #eef1f4;
          white-space: nowrap; }

@@ -164,9 +164,24 @@ def _gantt_layout(fig: go.Figure, request: Request, rows: list[str]) -> None:
         type="category",
         categoryorder="array",
         categoryarray=rows,
-        autorange="reversed",
+        # First row on top; a fixed range, as autorange pads for markers.
+        range=[max(len(rows), 1) - 0.5, -0.5],
         tickfont={"size": 10},
         automargin=True,
+    )
+
+    # Plotly only draws categories that hold a bar; an invisible point per
+    # row keeps idle doors and people on the chart.
+    start = horizon_range(request)[0]
+    fig.add_trace(
+        go.Scatter(
+            x=[start] * len(rows),
+            y=rows,
+            mode="markers",
+            marker={"opacity": 0},
+            showlegend=False,
+            hoverinfo="skip",
+        )
     )
 
     # A tall chart gets the time axis at the top too, so a dispatcher

@@ -20,7 +20,17 @@ WARN_ATTAINMENT = 0.80
 # Utilisation above BUSY is amber: little slack left for a late truck.
 BUSY_UTILISATION = 0.90
 
+_ROSTER_KEYS = {
+    "shifts": "shifts",
+    "paid_hours": "paid hours",
+    "cost_cents": "cost (cents)",
+    "overtime_shifts": "overtime shifts",
+    "call_ins": "call-ins",
+    "num_solutions": "improving rosters found",
+}
 _KNOWN_KEYS = {
+    *_ROSTER_KEYS,
+    "cover_attainment",
     "shipments",
     "sla",
     "lateness_min",
@@ -65,8 +75,9 @@ def kpi_tiles(plan: Plan) -> list[Tile]:
     if every:
         late = int(every.get("missed", 0)) - int(every.get("unscheduled", 0))
         tiles.append(Tile(f"{late:,}", "shipments late", "bad" if late else "good"))
+    # A roster-only plan has not placed the shipments: no count to show.
     unscheduled = len(plan.unscheduled)
-    if plan.request.shipments:
+    if plan.tasks or plan.unscheduled:
         tone = "bad" if unscheduled else "good"
         tiles.append(Tile(f"{unscheduled:,}", "shipments unscheduled", tone))
     p90 = ((kpis.get("lateness_min") or {}).get("all") or {}).get("p90")
@@ -89,7 +100,25 @@ def kpi_tiles(plan: Plan) -> list[Tile]:
                 "bad" if short_rows else "good",
             )
         )
-    return tiles
+    return tiles + _roster_tiles(plan)
+
+
+def _roster_tiles(plan: Plan) -> list[Tile]:
+    """Shifts, overtime waiting for approval and call-ins, read off the roster."""
+    if not plan.roster:
+        return []
+    to_approve = sum(1 for shift in plan.roster if shift.needs_approval)
+    call_ins = sum(1 for shift in plan.roster if shift.call_in)
+    people = len({shift.person_id for shift in plan.roster})
+    return [
+        Tile(f"{len(plan.roster):,}", f"shifts ({people:,} people)"),
+        Tile(
+            f"{to_approve:,}",
+            "overtime shifts to approve",
+            "warn" if to_approve else "neutral",
+        ),
+        Tile(f"{call_ins:,}", "call-ins", "warn" if call_ins else "neutral"),
+    ]
 
 
 def _attainment_tone(attainment: float) -> str:
@@ -169,7 +198,7 @@ UTILISATION_HEADERS = ["who", "busy min", "available min", "utilisation"]
 
 
 def other_rows(kpis: dict[str, Any]) -> list[list[str]]:
-    """Door waiting, unscheduled by reason and any KPI this module does not know."""
+    """Door waiting, unscheduled by reason, roster figures and any other KPI."""
     rows = []
     waiting = kpis.get("door_waiting_min") or {}
     if waiting.get("trucks"):
@@ -191,6 +220,11 @@ def other_rows(kpis: dict[str, Any]) -> list[list[str]]:
         )
     for reason, count in (kpis.get("unscheduled_by_reason") or {}).items():
         rows.append([f"unscheduled: {reason}", f"{count:,}"])
+    for key, label in _ROSTER_KEYS.items():
+        if key in kpis:
+            rows.append([label, _number(kpis[key])])
+    for skill, share in (kpis.get("cover_attainment") or {}).items():
+        rows.append([f"cover met: {skill}", _percent(share)])
     for key in sorted(set(kpis) - _KNOWN_KEYS):
         rows.extend(_flatten(key, kpis[key]))
     return rows
@@ -204,6 +238,10 @@ def _flatten(prefix: str, value: Any) -> list[list[str]]:
             for row in _flatten(f"{prefix}.{key}", item)
         ]
     return [[prefix, str(value)]]
+
+
+def _number(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int | float) else str(value)
 
 
 def _percent(share: float | None) -> str:
