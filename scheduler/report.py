@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 esc = html.escape
 
+EXPLANATIONS_SHOWN = 10
 _PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "scrollZoom": False}
 
 REASON_WORDS = {
@@ -249,26 +250,29 @@ def _kpi_section(plan: Plan) -> str:
 
 
 def _explanation_section(plan: Plan) -> str:
-    # The plan lists its explanations most important first; keep that order.
-    tz = plan.request.site.timezone
+    # The plan lists its explanations most important first (explain.py
+    # ranks them by impact); keep that order and fold the tail away.
     if not plan.explanations:
         return (
             "<section id='explanations'><h2>What to know</h2>"
             "<p>Nothing to report: no shortfall found.</p></section>"
         )
-    items = []
-    for explanation in plan.explanations:
-        when = ""
-        if explanation.start is not None and explanation.end is not None:
-            span = clock_span(explanation.start, explanation.end, tz)
-            when = f" <span class='when'>{span}</span>"
-        items.append(
-            f"<li><span class='kind'>{esc(explanation.kind)}</span> "
-            f"{esc(explanation.text)}{when}</li>"
+    items = [
+        f"<li><span class='kind'>{esc(explanation.kind.replace('_', ' '))}</span> "
+        f"{esc(explanation.text)}</li>"
+        for explanation in plan.explanations
+    ]
+    shown, folded = items[:EXPLANATIONS_SHOWN], items[EXPLANATIONS_SHOWN:]
+    more = ""
+    if folded:
+        more = (
+            f"<details><summary>{len(folded)} more</summary>"
+            f"<ol class='explanations' start='{EXPLANATIONS_SHOWN + 1}'>"
+            f"{''.join(folded)}</ol></details>"
         )
     return (
         "<section id='explanations'><h2>What to know</h2>"
-        f"<ol class='explanations'>{''.join(items)}</ol></section>"
+        f"<ol class='explanations'>{''.join(shown)}</ol>{more}</section>"
     )
 
 
@@ -434,7 +438,6 @@ header p { margin: 4px 0; }
 h3 { font-size: 14px; margin: 14px 0 4px; }
 .explanations li { margin: 4px 0; font-size: 15px; }
 .kind { font-size: 11px; color: #7b8794; text-transform: uppercase; margin-right: 4px; }
-.when { font-size: 12px; color: #52606d; }
 .note { color: #52606d; margin: 0 0 4px; }
 .scroll { max-height: 480px; overflow: auto; border: 1px solid #d9e2ec; }
 .scroll.short { max-height: 260px; scrollbar-gutter: stable; }

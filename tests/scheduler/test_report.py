@@ -28,7 +28,7 @@ from scheduler.models import (
     Unscheduled,
 )
 from scheduler.report import render_report, status_text
-from scheduler.report_charts import CoverStep, cover_steps
+from scheduler.report_charts import CoverStep, cover_steps, door_gantt, people_gantt
 
 SHORT_TEXT = "16:00-20:00: 1 broker short; 1 shipment late because of it"
 UNSCHEDULED_TEXT = "1 shipment unscheduled: no broker licensed for pharma on shift"
@@ -518,3 +518,81 @@ def test_report_of_a_peak_plan_stays_small_and_fast() -> None:
     assert elapsed_s < 10
     # One trace per kind, not per bar: a handful of traces per chart.
     assert page.count('"type":"bar"') < 20
+
+
+def _trace(figure: Any, name: str) -> Any:
+    return next(trace for trace in figure.data if trace.name == name)
+
+
+def _local_pieces(trace: Any, row: str) -> list[tuple[str, str]]:
+    """The bars of a trace on one row as local (start, end) clock times."""
+    pieces = []
+    for y, base, length_ms in zip(trace.y, trace.base, trace.x, strict=True):
+        if y == row:
+            end = base + timedelta(milliseconds=length_ms)
+            pieces.append((f"{base:%d %H:%M}", f"{end:%d %H:%M}"))
+    return sorted(pieces)
+
+
+def test_door_gantt_keeps_idle_doors_and_describes_the_truck() -> None:
+    """Shows every door gets a row and the unload hover names load and pallets."""
+    plan = small_plan()
+    idle = plan.request.doors[0].model_copy(update={"id": "D3"})
+    request = plan.request.model_copy(update={"doors": [*plan.request.doors, idle]})
+    figure = door_gantt(plan.model_copy(update={"request": request}))
+
+    assert list(figure.layout.yaxis.categoryarray) == [
+        "D1 (standard)",
+        "D2 (exam)",
+        "D3 (standard)",
+    ]
+    # The invisible row keeper holds every row, so D3 is drawn while idle.
+    keeper = next(t for t in figure.data if t.name is None and t.mode == "markers")
+    assert list(keeper.y) == list(figure.layout.yaxis.categoryarray)
+    unload = _trace(figure, "unload")
+    assert _local_pieces(unload, "D1 (standard)") == [("11 23:30", "12 00:30")]
+    assert unload.hovertext[0] == (
+        "<b>L1</b> unload at D1<br>Tue 11 Nov 23:30-00:30 +1d<br>"
+        "2 shipments: S1, S2<br>25 pallets"
+    )
+
+
+def test_people_gantt_leaves_breaks_and_pauses_as_gaps() -> None:
+    """Shows B1's shift split at the 20:00 break, overtime and a paused task."""
+    figure = people_gantt(small_plan())
+    row = "B1 Mei Chan · broker"
+
+    # Shift 16:00-02:00 with its break 20:00-20:30, then 60 min overtime.
+    assert _local_pieces(_trace(figure, "shift"), row) == [
+        ("11 16:00", "11 20:00"),
+        ("11 20:30", "12 02:00"),
+    ]
+    assert _local_pieces(_trace(figure, "overtime"), row) == [("12 02:00", "12 03:00")]
+    # S1:declare 19:50-20:50 pauses over the break: two pieces, 30 min work.
+    assert _local_pieces(_trace(figure, "declare"), row) == [
+        ("11 19:50", "11 20:00"),
+        ("11 20:30", "11 20:50"),
+        ("11 21:00", "11 21:20"),
+    ]
+
+
+def test_report_folds_explanations_after_the_first_ten() -> None:
+    """Shows twelve explanations as ten in order, then two folded away."""
+    explanations = [
+        Explanation(kind="late_queue", text=f"finding number {i}") for i in range(12)
+    ]
+    page = render_report(small_plan().model_copy(update={"explanations": explanations}))
+
+    assert page.index("finding number 0") < page.index("finding number 9")
+    assert page.index("<summary>2 more</summary>") < page.index("finding number 10")
+
+
+def test_report_of_a_roster_only_plan_shows_no_shipment_counts() -> None:
+    """Shows a plan without tasks reports shifts, not zero unscheduled shipments."""
+    plan = small_plan().model_copy(update={"tasks": [], "unscheduled": [], "kpis": {}})
+
+    page = render_report(plan)
+
+    assert "shipments unscheduled" not in page
+    assert "shifts (2 people)" in page
+    assert "overtime shifts to approve" in page
