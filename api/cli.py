@@ -324,3 +324,31 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# The service: `clearplan serve`, `clearplan worker` and `clearplan keys`.
+from api.keys import keys_app  # noqa: E402
+
+app.add_typer(keys_app, name="keys")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+) -> None:
+    """Run the web service (it never solves; run `clearplan worker` too)."""
+    from api.app import serve as run_service
+
+    raise typer.Exit(run_service(host, port))
+
+
+@app.command()
+def worker(
+    burst: Annotated[bool, typer.Option("--burst", help="quit when idle")] = False,
+    name: Annotated[str | None, typer.Option("--name")] = None,
+) -> None:
+    """Run a worker that solves queued plan jobs (one job at a time)."""
+    from api.worker import main as run_worker
+
+    raise typer.Exit(run_worker(burst=burst, name=name))

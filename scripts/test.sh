@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The service's tests start their own redis-server (never the machine's 6379).
+command -v redis-server >/dev/null || (apt-get update && apt-get install -y redis-server)
+
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
