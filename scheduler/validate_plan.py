@@ -42,6 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from fractions import Fraction
+from functools import lru_cache
 from math import ceil
 
 from scheduler.fingerprint import input_hash
@@ -512,16 +513,31 @@ def _check_precedence(context: _Context) -> list[Violation]:
 def _standard_min(
     standard: TaskStandard, pallets: int, documents: int, lines: int
 ) -> int:
-    """Minutes of a labour standard, rounded up, at least one.
+    """Minutes of a labour standard, rounded up, at least one."""
+    rates = (
+        standard.base_min,
+        standard.per_pallet_min,
+        standard.per_document_min,
+        standard.per_line_min,
+    )
+    return _rounded_minutes(rates, pallets, documents, lines)
 
-    Rates are read as the decimals they are written as, so 0.1 x 30 lines is
-    3 minutes, not the 3.0000000000000004 of binary floating point.
+
+@lru_cache(maxsize=65536)
+def _rounded_minutes(
+    rates: tuple[int, float, float, float], pallets: int, documents: int, lines: int
+) -> int:
+    """The standard's minutes, rates read as the decimals they are written as.
+
+    So 0.1 x 30 lines is 3 minutes, not the 3.0000000000000004 of binary
+    floating point. Cached: counts repeat across thousands of shipments.
     """
+    base, per_pallet, per_document, per_line = rates
     total = (
-        Fraction(standard.base_min)
-        + Fraction(str(standard.per_pallet_min)) * pallets
-        + Fraction(str(standard.per_document_min)) * documents
-        + Fraction(str(standard.per_line_min)) * lines
+        Fraction(base)
+        + Fraction(str(per_pallet)) * pallets
+        + Fraction(str(per_document)) * documents
+        + Fraction(str(per_line)) * lines
     )
     return max(1, ceil(total))
 

