@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from scheduler.errors import describe
 from scheduler.models import EventBatch, Plan, Request
@@ -36,7 +37,8 @@ example_app = typer.Typer(help="Build example requests.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 app.add_typer(example_app, name="example")
 
-err = Console(stderr=True)
+# soft_wrap: an error line stays one line, whatever the terminal width.
+err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("clearplan")
 
 
@@ -46,7 +48,7 @@ class InputError(Exception):
 
 def _fail(lines: list[str], code: int = 2) -> typer.Exit:
     for line in lines:
-        err.print(f"[red]error:[/red] {line}", highlight=False, markup=True)
+        err.print(f"[red]error:[/red] {escape(line)}", highlight=False)
     return typer.Exit(code)
 
 
@@ -192,7 +194,7 @@ def roster(
     write_json(plan, out)
     err.print(f"roster: {_summary(plan)}; {len(plan.roster)} shifts -> {out}")
     if plan.status.value in ("failed", "infeasible"):
-        err.print(f"[red]{plan.status_reason}[/red]")
+        err.print(f"[red]{escape(plan.status_reason)}[/red]")
         raise typer.Exit(1)
 
 
@@ -244,7 +246,7 @@ def plan(
         write_report(result, report)
         err.print(f"report -> {report}")
     if result.status.value in ("failed", "infeasible"):
-        err.print(f"[red]{result.status_reason}[/red]")
+        err.print(f"[red]{escape(result.status_reason)}[/red]")
         raise typer.Exit(1)
 
 
