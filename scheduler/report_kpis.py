@@ -207,7 +207,8 @@ def other_rows(kpis: dict[str, Any]) -> list[list[str]]:
         rows.append(
             [
                 "door waiting (ETA to unload start)",
-                f"{waiting['trucks']:,} trucks; mean {mean}, p90 {p90}, max {worst}",
+                f"{waiting['trucks']:,} truck{'' if waiting['trucks'] == 1 else 's'}; "
+                f"mean {mean}, p90 {p90}, max {worst}",
             ]
         )
     shipments = kpis.get("shipments") or {}
