@@ -243,7 +243,10 @@ def plan(
     if report is not None:
         from api.report_cmd import write_report
 
-        write_report(result, report)
+        try:
+            write_report(result, report)
+        except ValueError as exc:
+            raise _fail([str(exc)]) from exc
         err.print(f"report -> {report}")
     if result.status.value in ("failed", "infeasible"):
         err.print(f"[red]{escape(result.status_reason)}[/red]")
