@@ -99,7 +99,7 @@ def enqueue_attempt(
         timeout=rq_timeout_s(context.settings, queue_timeout_s),
         result_ttl=600,
         failure_ttl=context.settings.job_result_ttl_s,
-        job_id=f"{job_id}.{attempt}",
+        job_id=f"{job_id}-{attempt}",
         description=f"plan job {job_id} attempt {attempt}",
         pipeline=pipe,
     )
