@@ -222,3 +222,30 @@ def wait_status(
 
     result: dict[str, Any] = wait_for(reached, timeout_s, 0.1)
     return result
+
+
+def finish_with_double(settings: ServiceSettings, job_id: str) -> None:
+    """Do a queued job's work in the test process, as a worker would record
+    it, with the `quick` double's plan (for tests that need a plan fast)."""
+    from solve_doubles import make_plan
+
+    from api.store import JobStatus, Store
+    from scheduler.models import PlanStatus
+    from scheduler.models import Request as PlanRequest
+
+    store = Store(Redis.from_url(settings.redis_url), settings.job_result_ttl_s)
+    record = store.job(job_id)
+    assert record is not None
+    assert store.start_attempt(job_id, record.attempt) == "ok"
+    request = PlanRequest.model_validate_json(store.request_json(record.plan_id) or b"")
+    plan = make_plan(request, PlanStatus.optimal, 100, 100)
+    plan = plan.model_copy(update={"plan_id": record.plan_id})
+    answer = store.finish_attempt(
+        job_id,
+        record.plan_id,
+        record.attempt,
+        JobStatus.succeeded,
+        plan_json=plan.model_dump_json().encode(),
+    )
+    assert answer == "ok"
+    store.redis.close()
