@@ -70,7 +70,9 @@ class _Window:
     skill: str
     start: datetime
     end: datetime
-    missing: int
+    missing: int  # the most missing at any time in the window
+    least_missing: int = 0
+    person_min: int = 0  # persons missing x minutes, summed over the rows
     late_shipments: int = 0
     lateness: int = 0
     shipment_ids: list[str] = field(default_factory=list)
@@ -114,16 +116,15 @@ def explain_roster(
     Returns
     -------
     list[Explanation]
-        Kind ``shortfall``, largest person-minutes short first, e.g.
+        Kind ``shortfall``, most person-minutes short first, e.g.
         "Tue 14:00-17:00: 2 brokers short".
     """
     windows = _shortfall_windows(coverage, understaffed)
     multi_day = request.horizon.days > 1
     explanations = []
     for window in windows:
-        person_min = window.missing * minutes_between(window.start, window.end)
         explanations.append(
-            _shortfall_explanation(request, window, multi_day, impact=person_min)
+            _shortfall_explanation(request, window, multi_day, impact=window.person_min)
         )
     return _ranked(explanations)
 
@@ -227,11 +228,14 @@ def _shortfall_windows(
     for skill, spans in sorted(pieces.items()):
         current: _Window | None = None
         for start, end, missing in sorted(spans):
+            person_min = missing * minutes_between(start, end)
             if current is not None and start <= current.end:
+                current.person_min += person_min
                 current.end = max(current.end, end)
                 current.missing = max(current.missing, missing)
+                current.least_missing = min(current.least_missing, missing)
                 continue
-            current = _Window(skill, start, end, missing)
+            current = _Window(skill, start, end, missing, missing, person_min)
             windows.append(current)
     return windows
 
@@ -631,7 +635,9 @@ def _shortfall_explanation(
 ) -> Explanation:
     label = _window_label(request, window.start, window.end, multi_day)
     who = _skill_phrase(window.skill, plural=window.missing != 1)
-    text = f"{label}: {window.missing} {who} short"
+    # A window whose shortfall varies says so rather than overstate it.
+    up_to = "up to " if window.least_missing < window.missing else ""
+    text = f"{label}: {up_to}{window.missing} {who} short"
     if window.late_shipments:
         count = window.late_shipments
         text += f"; {count} {_plural(count, 'shipment')} late because of it"

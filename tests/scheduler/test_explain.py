@@ -102,6 +102,28 @@ def test_explain_roster_merges_contiguous_rows() -> None:
     )
 
 
+def test_explain_roster_varying_shortfall_says_up_to() -> None:
+    """Tests that a window whose shortfall varies gives its most, as "up to"."""
+    request = Request.model_validate(
+        {
+            "site": {"id": "HKG", "timezone": "Asia/Hong_Kong"},
+            "horizon": {"start_date": "2025-11-11", "days": 1},
+        }
+    )
+    coverage = [
+        _row("regime:transit", "08:00", "09:00", 3, 0),
+        _row("regime:transit", "09:00", "10:00", 2, 1),
+    ]
+
+    explanations = explain_roster(request, coverage, [])
+
+    assert [e.text for e in explanations] == [
+        "08:00-10:00: up to 3 transit-licensed brokers short"
+    ]
+    # Person-minutes short: 3 x 60 + 1 x 60.
+    assert explanations[0].data["impact"] == 240
+
+
 def _task_request() -> Request:
     return Request.model_validate(
         {
