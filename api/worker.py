@@ -21,6 +21,7 @@ from rq.utils import now
 from api.jobs import Context, reap_lost_jobs, set_worker_context
 from api.settings import ServiceSettings, SettingsError, load_settings
 from api.store import eviction_problem, read_eviction_policy
+from api.supervisor import ENGINE, resolve
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,15 @@ def build_worker(context: Context, name: str | None = None) -> PlanWorker:
     return worker
 
 
+def _preload_engine(solve_path: str) -> None:
+    """Import the planning engine once, so every job's fork starts with it
+    loaded (OR-Tools takes about a second to import)."""
+    try:
+        resolve(solve_path)
+    except (ImportError, AttributeError) as exc:
+        logger.warning("worker: the planning engine cannot be loaded yet: %s", exc)
+
+
 def run_worker(
     settings: ServiceSettings, *, burst: bool = False, name: str | None = None
 ) -> int:
@@ -78,6 +88,7 @@ def run_worker(
         logger.error("worker: refusing to start: %s", problem)
         return 2
     set_worker_context(context)
+    _preload_engine(settings.solve_function or ENGINE)
     worker = build_worker(context, name)
     logger.info(
         "worker %s: started on queue %s (lost-worker bound %.0f s)",
