@@ -28,6 +28,9 @@ Readings this module makes where the rules page leaves a choice:
   than the start of the horizon;
 - opening hours of the local date before a task count too, since a
   22:00-06:00 opening runs into the next date;
+- a plan checked against a given request matches it when only the
+  settings steering the search differ (time limit, seed, reproducible,
+  workers): the command line may override those when it plans;
 - the ``stability`` term of a re-plan needs the parent plan, which a plan
   does not carry: for a plan with a parent revision the reported figure is
   taken as it is.
@@ -44,6 +47,7 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 from functools import lru_cache
 from math import ceil
+from typing import Any
 
 from scheduler.fingerprint import input_hash
 from scheduler.models import (
@@ -75,7 +79,7 @@ _PERSON_KINDS = frozenset(
 )
 _BROKER_KINDS = frozenset({TaskKind.declare, TaskKind.respond, TaskKind.exam})
 _DOOR_KINDS = frozenset({TaskKind.unload, TaskKind.exam})
-_TASK_TERMS = ("unscheduled", "lateness")
+_SEARCH_SETTINGS = ("time_limit_s", "seed", "reproducible", "num_workers")
 
 
 @dataclass(frozen=True)
@@ -182,16 +186,8 @@ def validate_plan(plan: Plan, request: Request | None = None) -> PlanReport:
         Violations, and the objective recomputed from the plan alone.
     """
     violations: list[Violation] = []
-    if request is not None and input_hash(request) != input_hash(plan.request):
-        violations.append(
-            Violation(
-                "request_mismatch",
-                "request",
-                "the plan embeds a different request from the one given "
-                f"({input_hash(plan.request)[:19]} against "
-                f"{input_hash(request)[:19]}).",
-            )
-        )
+    if request is not None:
+        violations.extend(_request_mismatch(plan.request, request))
 
     roster_report = _roster_report(plan)
     if roster_report is not None:
@@ -222,6 +218,42 @@ def validate_plan(plan: Plan, request: Request | None = None) -> PlanReport:
         objective.total,
     )
     return PlanReport(valid=not violations, violations=violations, objective=objective)
+
+
+def _request_mismatch(embedded: Request, given: Request) -> list[Violation]:
+    """A violation when the plan was made for another request.
+
+    Settings that only say how long and how to search (time limit, seed,
+    reproducible, workers) are left out: `clearplan plan --time-limit 60`
+    plans the same request as the file it read.
+    """
+    if input_hash(embedded) == input_hash(given):
+        return []
+    plan_side, given_side = _what_to_plan(embedded), _what_to_plan(given)
+    if plan_side == given_side:
+        return []
+    differing = sorted(
+        key
+        for key in set(plan_side) | set(given_side)
+        if plan_side.get(key) != given_side.get(key)
+    )
+    return [
+        Violation(
+            "request_mismatch",
+            "request",
+            "the plan was made for another request: "
+            f"{', '.join(differing)} differ from the request given.",
+        )
+    ]
+
+
+def _what_to_plan(request: Request) -> dict[str, Any]:
+    """The request as JSON, less the settings that only steer the search."""
+    data = request.model_dump(mode="json")
+    settings = data.get("settings") or {}
+    for key in _SEARCH_SETTINGS:
+        settings.pop(key, None)
+    return dict(data)
 
 
 def _roster_report(plan: Plan) -> RosterReport | None:

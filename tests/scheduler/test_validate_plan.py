@@ -545,7 +545,25 @@ def test_validate_plan_request_mismatch() -> None:
     other_data["loads"][1]["eta"] = "2025-11-11T07:00:00+08:00"
 
     assert _rules(plan, Request.model_validate(_request_data())) == []
-    assert _rules(plan, Request.model_validate(other_data)) == ["request_mismatch"]
+    report = validate_plan(plan, Request.model_validate(other_data))
+    assert [(v.rule, v.message) for v in report.violations] == [
+        (
+            "request_mismatch",
+            "the plan was made for another request: loads differ from the "
+            "request given.",
+        )
+    ]
+
+
+def test_validate_plan_request_with_other_time_limit_matches() -> None:
+    """Tests that a request differing only in time limit and seed still matches."""
+    data = _request_data()
+    data["settings"] = {"time_limit_s": 60, "seed": 7, "reproducible": True}
+
+    assert _rules(_plan(), Request.model_validate(data)) == []
+
+    data["settings"]["sla"] = {"express": 120}
+    assert _rules(_plan(), Request.model_validate(data)) == ["request_mismatch"]
 
 
 def test_validate_plan_includes_roster_violations() -> None:
