@@ -14,7 +14,7 @@ are the ones that cost the most SLA:
 - ``late_queue``: late shipments whose longest wait falls in no shortfall
   (the cover was met, the work was more than it planned for);
 - ``door_busy``: a dock door busy at least 90 % of a window of two hours or
-  more, with how long trucks waited for it.
+  more while trucks waited for it or shipments were late because of it.
 
 A late shipment is put down to one queue: its task that waited longest
 between becoming ready (the earliest start the task rules allow) and
@@ -211,7 +211,13 @@ def explain_tasks(
 def _shortfall_windows(
     coverage: Sequence[CoverageRow], understaffed: Sequence[Shortfall]
 ) -> list[_Window]:
-    """Short rows merged per skill into contiguous windows (max missing)."""
+    """Short rows merged per skill into contiguous windows.
+
+    A row joins the window it touches while the window's shortfall stays
+    within a factor of two (2 to 4 short, say), so a long stretch of
+    shortage reads as its plateaus ("09:00-13:00: up to 30 brokers short",
+    "13:00-17:00: 6 brokers short") rather than one line for the day.
+    """
     pieces: dict[str, list[tuple[datetime, datetime, int]]] = defaultdict(list)
     # In UTC: instants of one zoneinfo zone compare by wall clock, which is
     # wrong in the repeated hour of a fall-back night.
@@ -229,7 +235,12 @@ def _shortfall_windows(
         current: _Window | None = None
         for start, end, missing in sorted(spans):
             person_min = missing * minutes_between(start, end)
-            if current is not None and start <= current.end:
+            if (
+                current is not None
+                and start <= current.end
+                and max(current.missing, missing)
+                <= 2 * min(current.least_missing, missing)
+            ):
                 current.person_min += person_min
                 current.end = max(current.end, end)
                 current.missing = max(current.missing, missing)
@@ -538,6 +549,8 @@ def _door_explanations(
                 for b in door_blockers
                 if b.need == f"door:{door_id}" and start <= b.start < end
             ]
+            if not any(waits) and not late:
+                continue  # busy without a queue is a door well used
             explanations.append(
                 _door_explanation(
                     request,

@@ -112,7 +112,7 @@ def test_explain_roster_varying_shortfall_says_up_to() -> None:
     )
     coverage = [
         _row("regime:transit", "08:00", "09:00", 3, 0),
-        _row("regime:transit", "09:00", "10:00", 2, 1),
+        _row("regime:transit", "09:00", "10:00", 3, 1),
     ]
 
     explanations = explain_roster(request, coverage, [])
@@ -120,8 +120,32 @@ def test_explain_roster_varying_shortfall_says_up_to() -> None:
     assert [e.text for e in explanations] == [
         "08:00-10:00: up to 3 transit-licensed brokers short"
     ]
-    # Person-minutes short: 3 x 60 + 1 x 60.
-    assert explanations[0].data["impact"] == 240
+    # Person-minutes short: 3 x 60 + 2 x 60.
+    assert explanations[0].data["impact"] == 300
+
+
+def test_explain_roster_splits_plateaus() -> None:
+    """Tests that a shortfall dropping below half its peak starts a new line."""
+    request = Request.model_validate(
+        {
+            "site": {"id": "HKG", "timezone": "Asia/Hong_Kong"},
+            "horizon": {"start_date": "2025-11-11", "days": 1},
+        }
+    )
+    coverage = [
+        _row("broker", "08:00", "09:00", 8, 0),
+        _row("broker", "09:00", "10:00", 8, 3),  # 5 short: within 8 / 2
+        _row("broker", "10:00", "12:00", 8, 5),  # 3 short: a new plateau
+        _row("broker", "12:00", "13:00", 8, 6),  # 2 short: within 3 / 2
+    ]
+
+    explanations = explain_roster(request, coverage, [])
+
+    # Person-minutes: 8 x 60 + 5 x 60 = 780; 3 x 120 + 2 x 60 = 480.
+    assert [(e.text, e.data["impact"]) for e in explanations] == [
+        ("08:00-10:00: up to 8 brokers short", 780),
+        ("10:00-13:00: up to 3 brokers short", 480),
+    ]
 
 
 def _task_request() -> Request:
@@ -252,3 +276,24 @@ def test_explain_tasks_late_without_queue() -> None:
         "1 shipment late without waiting: the work outlasts the SLA"
     ]
     assert explanations[0].data["impact"] == 10 * 100 * 30
+
+
+def test_explain_tasks_busy_door_without_queue_is_silent() -> None:
+    """Tests that a door busy 22:00-24:00 with no truck waiting gives no line."""
+    request = Request.model_validate(
+        {
+            "site": {"id": "HKG", "timezone": "Asia/Hong_Kong"},
+            "horizon": {"start_date": "2025-11-11", "days": 1},
+            "doors": [{"id": "D4"}],
+            "loads": [
+                {"id": "T1", "eta": _at("22:00").isoformat()},
+                {"id": "T2", "eta": _at("23:00").isoformat()},
+            ],
+        }
+    )
+    tasks = [
+        _task("T1:unload", "D4", "22:00", "23:00"),
+        _task("T2:unload", "D4", "23:00", "00:00"),
+    ]
+
+    assert explain_tasks(request, [], tasks, [], []) == []
