@@ -357,3 +357,71 @@ def worker(
     from api.worker import main as run_worker
 
     raise typer.Exit(run_worker(burst=burst, name=name))
+
+
+# Capacity planning: `clearplan simulate` and `clearplan sweep`.
+
+
+@app.command()
+def simulate(
+    scenario_path: Annotated[Path, typer.Argument(metavar="SCENARIO")],
+    out: Annotated[Path, typer.Option("--out", help="where to write the result")],
+    replications: Annotated[int, typer.Option("--replications")] = 100,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    workers: Annotated[int | None, typer.Option("--workers")] = None,
+    report: Annotated[Path | None, typer.Option("--report")] = None,
+) -> None:
+    """Simulate a scenario many times; means with confidence intervals."""
+    from api.simulate_cmd import run_simulate
+
+    try:
+        line = run_simulate(
+            scenario_path,
+            replications=replications,
+            seed=seed,
+            workers=workers,
+            out=out,
+            report=report,
+        )
+    except InputError as exc:
+        raise _fail([str(exc)]) from exc
+    err.print(line, highlight=False, markup=False)
+
+
+@app.command()
+def sweep(
+    scenario_path: Annotated[Path, typer.Argument(metavar="SCENARIO")],
+    out: Annotated[Path, typer.Option("--out", help="where to write the result")],
+    brokers: Annotated[str, typer.Option("--brokers", help="e.g. 10,12,14")] = "",
+    clerks: Annotated[str, typer.Option("--clerks")] = "",
+    doors: Annotated[str, typer.Option("--doors")] = "",
+    volumes: Annotated[str, typer.Option("--volumes")] = "1.0",
+    target_priority: Annotated[str, typer.Option("--target-priority")] = "express",
+    target: Annotated[float, typer.Option("--target", help="share, 0-1")] = 0.95,
+    replications: Annotated[int, typer.Option("--replications")] = 30,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    workers: Annotated[int | None, typer.Option("--workers")] = None,
+    report: Annotated[Path | None, typer.Option("--report")] = None,
+) -> None:
+    """Sweep brokers, clerks and doors x volumes; the cheapest mix on target."""
+    from api.simulate_cmd import run_sweep_cmd
+
+    try:
+        lines = run_sweep_cmd(
+            scenario_path,
+            brokers=brokers,
+            clerks=clerks,
+            doors=doors,
+            volumes=volumes,
+            target_priority=target_priority,
+            target=target,
+            replications=replications,
+            seed=seed,
+            workers=workers,
+            out=out,
+            report=report,
+        )
+    except InputError as exc:
+        raise _fail([str(exc)]) from exc
+    for line in lines:
+        err.print(line, highlight=False, markup=False)

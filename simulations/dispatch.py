@@ -136,19 +136,24 @@ def plan_assignment(
     return assignment_from_tasks(site, planner(request))
 
 
-def replanner(planner: TaskPlanner = default_task_planner) -> Replanner:
-    """A re-planner: the remaining work planned from scratch by `planner`."""
+@dataclass(frozen=True)
+class TaskReplanner:
+    """Re-plans the remaining work from scratch with `planner`.
 
-    def replan(run: SiteRun) -> Assignment:
+    A class rather than a closure so that it pickles into worker
+    processes (the planner must be a module-level function).
+    """
+
+    planner: TaskPlanner = default_task_planner
+
+    def __call__(self, run: SiteRun) -> Assignment:
         request = remaining_request(run)
         logger.debug(
             "dispatch: re-planning %d shipments at minute %.0f",
             len(request.shipments),
             run.env.now,
         )
-        return assignment_from_tasks(run.site, planner(request))
-
-    return replan
+        return assignment_from_tasks(run.site, self.planner(request))
 
 
 def remaining_request(run: SiteRun) -> Request:
@@ -218,3 +223,21 @@ def _known_lane(run: SiteRun, s: int) -> Lane | None:
     if DECLARE not in run.done_kinds[s]:
         return None
     return LANES[run.day.lane[s]]
+
+
+def dispatch_options(
+    site: SiteModel, planner: TaskPlanner = default_task_planner
+) -> dict[str, object]:
+    """What `simulations.des.simulate` needs for the scenario's dispatch.
+
+    ``greedy`` needs nothing; ``plan`` the plan to follow (made once);
+    ``replan`` that plan for the start and a re-planner for every
+    `replan_every_min`.
+    """
+    dispatch = site.scenario.dispatch
+    if dispatch == "greedy":
+        return {}
+    options: dict[str, object] = {"assignment": plan_assignment(site, planner)}
+    if dispatch == "replan":
+        options["replanner"] = TaskReplanner(planner)
+    return options
