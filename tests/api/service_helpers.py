@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psutil
 from pytest_redis.executor import RedisExecutor
 from redis import Redis
@@ -249,3 +250,23 @@ def finish_with_double(settings: ServiceSettings, job_id: str) -> None:
     )
     assert answer == "ok"
     store.redis.close()
+
+
+def serve(
+    processes: Processes, settings: ServiceSettings, log: Path
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`clearplan serve` on a free port; the process and its base URL."""
+    port = free_port()
+    server = processes.start(
+        [CLEARPLAN, "serve", "--host", "127.0.0.1", "--port", str(port)], settings, log
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(base + "/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_for(healthy, 30, 0.1)
+    return server, base

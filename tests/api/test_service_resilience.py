@@ -24,7 +24,7 @@ from service_helpers import (
     CLEARPLAN,
     SITE,
     Processes,
-    free_port,
+    serve,
     service_settings,
     settings_env,
     small_request,
@@ -111,26 +111,6 @@ def test_service_resilience_evicting_redis_is_not_ready(
         redis_server.stop()
 
 
-def _serve(
-    processes: Processes, settings: ServiceSettings, log: Path
-) -> tuple[subprocess.Popen[bytes], str]:
-    """`clearplan serve` on a free port; the process and its base URL."""
-    port = free_port()
-    server = processes.start(
-        [CLEARPLAN, "serve", "--host", "127.0.0.1", "--port", str(port)], settings, log
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            return httpx.get(base + "/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(healthy, 30, 0.1)
-    return server, base
-
-
 def _send_until_answered(
     port: int, head: bytes, chunk: bytes, total_bytes: int, chunked: bool
 ) -> tuple[bytes, float]:
@@ -185,7 +165,7 @@ def test_service_resilience_huge_body_413_fast_with_bounded_memory(
     right after is accepted."""
     settings = service_settings(redis_url, max_body_bytes=limit_mib * 1024 * 1024)
     token = create_key(Redis.from_url(redis_url), Role.dispatcher, [])[1]
-    server, base = _serve(processes, settings, tmp_path / "serve.log")
+    server, base = serve(processes, settings, tmp_path / "serve.log")
     port = int(base.rsplit(":", 1)[1])
     rss_before = psutil.Process(server.pid).memory_info().rss
     chunk = b"x" * (1024 * 1024)
@@ -257,7 +237,7 @@ def test_service_resilience_driven_from_outside_survives_disconnect_and_sigterm(
         "Authorization": "Bearer "
         + _keys_create(settings, "--role", "warehouse", "--site", SITE)
     }
-    server, base = _serve(processes, settings, tmp_path / "serve.log")
+    server, base = serve(processes, settings, tmp_path / "serve.log")
     processes.worker(settings, tmp_path / "worker.log")
 
     # (a) the client goes away as soon as it has its 202.
