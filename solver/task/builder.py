@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from solver.task.data import TaskProblem, Window
-from solver.task.solution import NOT_DONE, TaskSolution
+from solver.task.solution import NOT_DONE, TaskSolution, job_late_min
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +94,10 @@ class TaskModelBuilder:
     max_alternatives
         Keep at most this many alternatives per task, the ones allowing
         the earliest start (plus the base's own choice). None keeps all.
+    usage
+        Per resource, the ``(start, task)`` of the tasks `base` places on
+        it, when the caller keeps that index (the neighbourhood search
+        does); it saves a scan of every task.
     """
 
     def __init__(
@@ -102,6 +106,7 @@ class TaskModelBuilder:
         free_jobs: list[int],
         base: TaskSolution | None = None,
         max_alternatives: int | None = None,
+        usage: list[list[tuple[int, int]]] | None = None,
     ) -> None:
         if base is None and len(free_jobs) != problem.num_jobs:
             raise ValueError("base is required when only some jobs are free")
@@ -110,11 +115,13 @@ class TaskModelBuilder:
         self._free_job_set = set(self._free_jobs)
         self._base = base if base is not None else TaskSolution.empty(problem)
         self._max_alternatives = max_alternatives
+        self._usage = usage
         self._model = cp_model.CpModel()
         self._free_tasks: list[int] = []
         self._free_task_set: set[int] = set()
         self._busy: dict[int, list[Window]] = {}
         self._gaps: dict[int, tuple[list[int], list[int]]] = {}
+        self._pair_gaps: dict[tuple[int, int], tuple[list[int], list[int]]] = {}
         self._alternatives: dict[int, list[Alternative]] = {}
         self._job_presence: dict[int, cp_model.IntVar] = {}
         self._task_presence: dict[int, cp_model.IntVar] = {}
@@ -164,6 +171,8 @@ class TaskModelBuilder:
             if not fixed_needs:
                 self._free_tasks.append(task_idx)
         self._free_task_set = set(self._free_tasks)
+        if self._usage is not None:
+            return  # blockages are read from the usage index on demand
 
         # Fixed tasks block their resources for their whole interval, a
         # pause included.
@@ -246,7 +255,15 @@ class TaskModelBuilder:
         """A resource's windows less its fixed tasks, as (starts, ends)."""
         if resource in self._gaps:
             return self._gaps[resource]
-        busy = sorted(self._busy.get(resource, []))
+        if self._usage is not None:
+            base = self._base
+            busy = [
+                (base.start[task_idx], base.end[task_idx])
+                for _, task_idx in self._usage[resource]
+                if task_idx not in self._free_task_set
+            ]
+        else:
+            busy = sorted(self._busy.get(resource, []))
         starts: list[int] = []
         ends: list[int] = []
         busy_idx = 0
@@ -272,6 +289,8 @@ class TaskModelBuilder:
         """Gaps of one resource, or the intersection of two resources' gaps."""
         if other < 0:
             return self._free_gaps(resource)
+        if (resource, other) in self._pair_gaps:
+            return self._pair_gaps[(resource, other)]
         a_starts, a_ends = self._free_gaps(resource)
         b_starts, b_ends = self._free_gaps(other)
         starts: list[int] = []
@@ -287,6 +306,7 @@ class TaskModelBuilder:
                 i += 1
             else:
                 j += 1
+        self._pair_gaps[(resource, other)] = (starts, ends)
         return starts, ends
 
     def _earliest_start(
@@ -449,6 +469,7 @@ class TaskModelBuilder:
                     credit = max(0, job.credit_until_min - waited_from)
                 else:
                     credit_var = model.new_int_var(0, horizon, f"credit{job_idx}")
+                    self._job_credit[job_idx] = credit_var
                     model.add_max_equality(
                         credit_var, [0, job.credit_until_min - waited_from]
                     )
@@ -482,9 +503,17 @@ class TaskModelBuilder:
 
     def _hint(self) -> None:
         """Start the search from the base solution where it fits the model."""
-        model, base = self._model, self._base
+        model, base, problem = self._model, self._base, self._problem
         for job_idx in self._free_jobs:
-            model.add_hint(self._job_presence[job_idx], base.scheduled[job_idx])
+            scheduled = base.scheduled[job_idx]
+            model.add_hint(self._job_presence[job_idx], scheduled)
+            late = job_late_min(problem, job_idx, base.end) if scheduled else 0
+            model.add_hint(self._job_late[job_idx], late)
+            credit = self._job_credit.get(job_idx)
+            if credit is not None and scheduled:
+                job = problem.jobs[job_idx]
+                waited_from = base.end[job.credit_task] + job.credit_offset_min
+                model.add_hint(credit, max(0, job.credit_until_min - waited_from))
         for task_idx in self._free_tasks:
             if not base.done(task_idx):
                 continue

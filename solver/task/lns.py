@@ -155,7 +155,9 @@ class NeighbourhoodSearch:
     ) -> tuple[float, bool]:
         """Re-solve one neighbourhood; returns (work spent, improved)."""
         problem, params = self._problem, self._params
-        builder = TaskModelBuilder(problem, free_jobs, self._current, MAX_ALTERNATIVES)
+        builder = TaskModelBuilder(
+            problem, free_jobs, self._current, MAX_ALTERNATIVES, self._usage
+        )
         task_model = builder.build()
         build_work = BUILD_WORK_PER_ALTERNATIVE * task_model.num_alternatives
 
@@ -171,12 +173,26 @@ class NeighbourhoodSearch:
             seed=(params.seed + iteration) % (2**31 - 1),
             num_workers=params.num_workers,
             interleave=params.reproducible,
+            light_presolve=True,
         )
         outcome, solver = run_model(task_model, limits, params.stop)
         step_work = build_work + outcome.deterministic_time
         self._adapt_size(outcome.optimal)
 
         current_cost = sum(self._cost[j] for j in task_model.free_jobs)
+        logger.debug(
+            "lns step %d: %d jobs, %d tasks, %d alternatives: %s %s (was %d) "
+            "in %.2fs, dtime %.3f",
+            iteration,
+            len(task_model.free_jobs),
+            len(task_model.free_tasks),
+            task_model.num_alternatives,
+            outcome.status_name,
+            outcome.objective if outcome.has_solution else "-",
+            current_cost,
+            outcome.wall_time_s,
+            outcome.deterministic_time,
+        )
         if not outcome.has_solution or outcome.objective >= current_cost:
             for job_idx in free_jobs:
                 self._fails[job_idx] += 1
@@ -184,14 +200,6 @@ class NeighbourhoodSearch:
 
         candidate = read_solution(problem, task_model, solver, self._current)
         self._apply(candidate, task_model.free_jobs, task_model.free_tasks)
-        logger.debug(
-            "lns step %d: %d jobs, %d tasks, cost %d -> %d",
-            iteration,
-            len(task_model.free_jobs),
-            len(task_model.free_tasks),
-            current_cost,
-            outcome.objective,
-        )
         return step_work, True
 
     def _adapt_size(self, proven: bool) -> None:
@@ -241,13 +249,16 @@ class NeighbourhoodSearch:
         seed_job = self._rng.choices(costly, weights=weights)[0]
 
         budget = int(self._free_task_budget)
+        with_sharers = self._rng.random() < 0.25
         chosen: list[int] = []
         chosen_set: set[int] = set()
         num_tasks = 0
         for job_idx in [seed_job, *self._related_jobs(seed_job)]:
             if job_idx in chosen_set:
                 continue
-            group = self._with_sharers(job_idx)
+            # Freeing a load's other shipments lets its unload move too, at
+            # the cost of room for other jobs: done for a quarter of steps.
+            group = self._with_sharers(job_idx) if with_sharers else [job_idx]
             extra = sum(
                 len(self._problem.job_tasks(j)) for j in group if j not in chosen_set
             )

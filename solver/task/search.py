@@ -51,7 +51,10 @@ def count_alternatives(problem: TaskProblem) -> int:
 
 
 def improve(
-    problem: TaskProblem, start: TaskSolution, params: SearchParams
+    problem: TaskProblem,
+    start: TaskSolution,
+    params: SearchParams,
+    lower_bound: int | None = None,
 ) -> TaskResult:
     """Search for a cheaper solution than `start` within the limits.
 
@@ -64,6 +67,8 @@ def improve(
         the answer when nothing better is found.
     params
         Limits, seed, determinism, stop flag and progress callback.
+    lower_bound
+        The chain bound of `problem` when already computed.
 
     Returns
     -------
@@ -71,7 +76,7 @@ def improve(
         Never empty: at worst `start` with status ``unimproved``.
     """
     started = time.perf_counter()
-    bound = chain_bound(problem).total
+    bound = chain_bound(problem).total if lower_bound is None else lower_bound
     start_objective = evaluate(problem, start).total
     logger.info(
         "task search: %d jobs, %d tasks, start objective %d, chain bound %d",
