@@ -229,7 +229,8 @@ def _replay_arrivals(site: SiteModel, rng: np.random.Generator) -> Day:
     used = np.unique(ship_load[ship_load >= 0])
     new_of_old = np.full(len(loads.ids), -1, dtype=np.int64)
     new_of_old[used] = np.arange(len(used))
-    ship_load = np.where(ship_load >= 0, new_of_old[np.maximum(ship_load, 0)], -1)
+    # Index -1 (no truck) picks the appended -1.
+    ship_load = np.append(new_of_old, -1)[ship_load]
     pallets = table.pallets[index]
     carried = ship_load >= 0
     load_pallets = np.bincount(
@@ -246,7 +247,8 @@ def _replay_arrivals(site: SiteModel, rng: np.random.Generator) -> Day:
     lanes = _lanes(site, rng, table.lane[index])
     exam_start = np.where(lanes == PHYSICAL, table.exam_start[index], math.nan)
     documents_ready = table.documents_ready[index]
-    at_door = np.where(ship_load >= 0, arrival[used][np.maximum(ship_load, 0)], 0.0)
+    # Goods already in are at the door from the start of the horizon.
+    at_door = np.append(arrival[used], 0.0)[ship_load]
     actionable = np.maximum(documents_ready, at_door)
     rank = table.rank[index]
     sla = np.array(site.sla_min, dtype=float)[rank]
