@@ -31,6 +31,7 @@ from api.metrics import Metrics, MetricsMiddleware
 from api.routes import jobs, ops, plans, sites
 from api.routes.plans import UnprocessableRequest
 from api.settings import ServiceSettings, load_settings
+from api.simulations_api import router as simulations_router
 from api.store import AsyncDockReader
 from scheduler.errors import field_path
 from scheduler.models import SCHEMA_VERSION, EventBatch, Plan
@@ -81,6 +82,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     )
     for router in (ops.router, plans.router, jobs.router, sites.router):
         app.include_router(router)
+    app.include_router(simulations_router)
     _add_error_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(BodyLimit, max_body_bytes=settings.max_body_bytes)
