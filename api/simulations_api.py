@@ -105,6 +105,8 @@ def submit_simulation(
     key = simulation_key(simulation_id)
     batches = _batches(body.replications, body.batch_size)
     with redis.pipeline() as pipe:
+        # One transaction: the record, the scenario and every batch's job.
+        pipe.multi()
         pipe.hset(
             key,
             mapping={
@@ -127,7 +129,7 @@ def submit_simulation(
                 timeout=BATCH_TIMEOUT_S,
                 result_ttl=600,
                 failure_ttl=ttl_s,
-                job_id=f"{simulation_id}.{k}",
+                job_id=f"{simulation_id}-{k}",
                 description=f"simulation {simulation_id} batch {k}",
                 pipeline=pipe,
             )
