@@ -263,6 +263,7 @@ class _IndexBuilder:
     roster: list[RosterShift]
     horizon_start: datetime = field(init=False)
     horizon_min: int = field(init=False)
+    horizon_start_s: float = field(init=False)
     loads: dict[str, Load] = field(init=False)
     resources: list[ResourceData] = field(default_factory=list)
     resource_info: list[ResourceInfo] = field(default_factory=list)
@@ -284,6 +285,7 @@ class _IndexBuilder:
         request = self.request
         tz = request.site.timezone
         self.horizon_start = local_midnight(request.horizon.start_date, tz)
+        self.horizon_start_s = self.horizon_start.timestamp()
         horizon_end = local_midnight(
             request.horizon.start_date + timedelta(days=request.horizon.days), tz
         )
@@ -336,7 +338,7 @@ class _IndexBuilder:
 
     def _exact(self, instant: datetime) -> float:
         # timestamp() reads the offset, so this is elapsed real time.
-        return (instant.timestamp() - self.horizon_start.timestamp()) / 60.0
+        return (instant.timestamp() - self.horizon_start_s) / 60.0
 
     def _ceil(self, instant: datetime) -> int:
         return math.ceil(self._exact(instant))
@@ -663,16 +665,17 @@ class _IndexBuilder:
         response_min = request.labour_standards.customs_response_min
         priority_weight = weights.priority(shipment.priority)
 
-        goods_at_door = self.horizon_start
+        # The SLA clock starts when both the papers and the goods are there.
+        goods_at_door = 0.0
         if unload is not None and shipment.load_id is not None:
-            goods_at_door = self.loads[shipment.load_id].eta
-        actionable = max(to_utc(shipment.documents_ready_at), to_utc(goods_at_door))
+            goods_at_door = self._exact(self.loads[shipment.load_id].eta)
+        actionable = max(self._exact(shipment.documents_ready_at), goods_at_door)
         if shipment.sla_deadline is not None:
-            deadline = shipment.sla_deadline
+            deadline = self._exact(shipment.sla_deadline)
         else:
-            deadline = add_minutes(actionable, settings.sla.of(shipment.priority))
+            deadline = actionable + settings.sla.of(shipment.priority)
         decisions = 1 if lane == Lane.green else 2
-        due = self._ceil(deadline) + response_min * decisions
+        due = math.ceil(deadline) + response_min * decisions
 
         # Release: goods in, and customs done after the last customs task.
         release_from: list[ReleaseSource] = []
@@ -695,8 +698,8 @@ class _IndexBuilder:
         self.job_keys.append(
             (
                 PRIORITY_RANK[shipment.priority],
-                self._ceil(deadline),
-                self._ceil(actionable),
+                math.ceil(deadline),
+                math.ceil(actionable),
                 shipment.id,
             )
         )

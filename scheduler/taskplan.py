@@ -54,7 +54,7 @@ from scheduler.roster import OBJECTIVE_KEYS, merge_shortfalls, plan_roster
 from scheduler.task_greedy import GreedyOutcome, greedy_plan
 from scheduler.task_index import TaskIndex, build_task_index
 from scheduler.validate_plan import validate_plan
-from scheduler.validate_roster import validate_roster
+from scheduler.validate_roster import Violation, validate_roster
 from solver.task import (
     SearchParams,
     TaskResult,
@@ -99,6 +99,7 @@ class RosterContext:
     terms: dict[str, int]
     coverage: list[CoverageRow]
     understaffed: list[Shortfall]
+    violations: list[Violation]
 
 
 def plan_tasks(
@@ -225,11 +226,18 @@ def roster_context(
         for key, value in report.objective.terms.items()
         if key not in ("unscheduled", "lateness")
     }
+    if report.violations:
+        logger.warning(
+            "taskplan: request %s: the roster breaks %d roster rules",
+            request.request_id,
+            len(report.violations),
+        )
     return RosterContext(
         shifts=shifts,
         terms=terms,
         coverage=report.coverage,
         understaffed=merge_shortfalls(report.coverage),
+        violations=report.violations,
     )
 
 
@@ -364,7 +372,7 @@ def _assemble(
         ),
     )
     if check:
-        _check(plan)
+        _check(plan, context)
     return plan
 
 
@@ -408,14 +416,27 @@ def _objective_terms(
     return terms
 
 
-def _check(plan: Plan) -> None:
-    """Raise `TaskPlanError` unless the validator accepts the plan."""
+def _check(plan: Plan, context: RosterContext) -> None:
+    """Raise `TaskPlanError` unless the validator accepts the plan's tasks.
+
+    A roster that breaks roster rules is the caller's (a fixed roster):
+    the tasks cannot mend it, so the plan is ``infeasible`` with the
+    reason, as the design asks of hard rules that contradict each other.
+    """
     report = validate_plan(plan)
-    if not report.valid:
-        rules = sorted({v.rule for v in report.violations})
+    roster_faults = set(context.violations)
+    task_faults = [v for v in report.violations if v not in roster_faults]
+    if task_faults:
+        rules = sorted({v.rule for v in task_faults})
         raise TaskPlanError(
-            f"{len(report.violations)} violations ({', '.join(rules)}); first: "
-            f"{report.violations[0].message}"
+            f"{len(task_faults)} violations ({', '.join(rules)}); first: "
+            f"{task_faults[0].message}"
+        )
+    if context.violations:
+        rules = sorted({v.rule for v in context.violations})
+        plan.status = PlanStatus.infeasible
+        plan.status_reason = (
+            f"the roster breaks {', '.join(rules)}: {context.violations[0].message}"
         )
 
 
@@ -430,6 +451,11 @@ def _status_reason(status: PlanStatus, result: TaskResult, limit_s: float) -> st
         return "stopped on request: the best plan found so far"
     if result.method == "greedy":
         return f"the greedy plan ({result.parameters.get('fallback', 'no search')})"
+    if result.method == "none":
+        return (
+            f"time-limited ({limit_s:g} s): no time was left to search past "
+            "the greedy plan"
+        )
     searched = (
         f"{result.iterations} neighbourhood steps, {result.improvements} improvements"
         if result.method == "lns"

@@ -15,7 +15,13 @@ earlier ones made:
    one present when the task is;
 5. `_shared_tasks`: a task shared by several jobs is done when any is;
 6. `_no_overlap_per_resource`;
+6b. `_group_capacity` (optional): a redundant cumulative per resource
+   group, its capacity the group's resources available at each minute;
+   it lets CP-SAT reason about a group's total load and so prove bounds
+   that per-resource no-overlaps alone leave open;
 7. `_precedences`;
+7b. `_identical_jobs`: jobs that could swap places without changing
+   anything are taken in order (symmetry breaking);
 8. `_lateness`;
 9. `_objective`;
 10. `_hint`: the base solution as the search's starting point.
@@ -98,6 +104,9 @@ class TaskModelBuilder:
         Per resource, the ``(start, task)`` of the tasks `base` places on
         it, when the caller keeps that index (the neighbourhood search
         does); it saves a scan of every task.
+    group_capacity
+        Add the redundant group cumulatives (worth it on a whole model;
+        a neighbourhood is small enough without them).
     """
 
     def __init__(
@@ -107,6 +116,7 @@ class TaskModelBuilder:
         base: TaskSolution | None = None,
         max_alternatives: int | None = None,
         usage: list[list[tuple[int, int]]] | None = None,
+        group_capacity: bool = False,
     ) -> None:
         if base is None and len(free_jobs) != problem.num_jobs:
             raise ValueError("base is required when only some jobs are free")
@@ -116,6 +126,7 @@ class TaskModelBuilder:
         self._base = base if base is not None else TaskSolution.empty(problem)
         self._max_alternatives = max_alternatives
         self._usage = usage
+        self._group_capacity_on = group_capacity
         self._model = cp_model.CpModel()
         self._free_tasks: list[int] = []
         self._free_task_set: set[int] = set()
@@ -139,7 +150,10 @@ class TaskModelBuilder:
         self._alternative_intervals()
         self._shared_tasks()
         self._no_overlap_per_resource()
+        if self._group_capacity_on:
+            self._group_capacity()
         self._precedences()
+        self._identical_jobs()
         self._lateness()
         self._objective()
         self._hint()
@@ -427,6 +441,55 @@ class TaskModelBuilder:
             if len(intervals) > 1:
                 self._model.add_no_overlap(intervals)
 
+    def _group_capacity(self) -> None:
+        """At most as many tasks of a group run at once as it has resources.
+
+        Every free task counts in its group's cumulative (and an exam in
+        its door group's too); each resource's closed and busy times are
+        fixed demands, so the capacity follows the windows. Tasks of other
+        groups sharing a resource are left out, which keeps it valid.
+        """
+        model, problem = self._model, self._problem
+        by_group: dict[int, list[int]] = {}
+        for task_idx in self._free_tasks:
+            task = problem.tasks[task_idx]
+            for group in (task.group, task.second_group):
+                if group >= 0 and len(problem.groups[group]) > 1:
+                    by_group.setdefault(group, []).append(task_idx)
+        for group, task_ids in by_group.items():
+            if len(task_ids) < 2:
+                continue
+            intervals = []
+            for task_idx in task_ids:
+                intervals.append(
+                    model.new_optional_fixed_size_interval_var(
+                        self._task_start[task_idx],
+                        problem.tasks[task_idx].duration_min,
+                        self._task_presence[task_idx],
+                        f"load{group}_{task_idx}",
+                    )
+                )
+            for resource in problem.groups[group]:
+                starts, ends = self._free_gaps(resource)
+                cursor = 0
+                for gap_start, gap_end in zip(starts, ends, strict=True):
+                    if gap_start > cursor:
+                        intervals.append(
+                            model.new_fixed_size_interval_var(
+                                cursor, gap_start - cursor, f"off{resource}_{cursor}"
+                            )
+                        )
+                    cursor = gap_end
+                if cursor < problem.horizon_min:
+                    intervals.append(
+                        model.new_fixed_size_interval_var(
+                            cursor, problem.horizon_min - cursor, f"off{resource}_end"
+                        )
+                    )
+            model.add_cumulative(
+                intervals, [1] * len(intervals), len(problem.groups[group])
+            )
+
     # ------------------------------------------------------------------
     # 7. Precedences between free tasks
 
@@ -442,6 +505,73 @@ class TaskModelBuilder:
                     self._task_start[succ]
                     >= self._task_start[pred] + duration + precedence.delay_min
                 ).only_enforce_if(self._task_presence[succ])
+
+    def _identical_jobs(self) -> None:
+        """Order interchangeable jobs: the first scheduled, and starts earlier.
+
+        Two jobs with the same tasks (durations, releases, groups, windows,
+        precedences) and the same costs and due time can swap their whole
+        placements and nothing changes, so one of the two orders can be
+        forbidden. Jobs sharing a task are left alone.
+        """
+        model, problem = self._model, self._problem
+        classes: dict[tuple[object, ...], list[int]] = {}
+        for job_idx in self._free_jobs:
+            signature = self._job_signature(job_idx)
+            if signature is not None:
+                classes.setdefault(signature, []).append(job_idx)
+        for members in classes.values():
+            for first, second in zip(members, members[1:], strict=False):
+                model.add_implication(
+                    self._job_presence[second], self._job_presence[first]
+                )
+                task_a = problem.job_tasks(first)[0]
+                task_b = problem.job_tasks(second)[0]
+                model.add(
+                    self._task_start[task_a] <= self._task_start[task_b]
+                ).only_enforce_if(self._job_presence[second])
+
+    def _job_signature(self, job_idx: int) -> tuple[object, ...] | None:
+        problem = self._problem
+        tasks = problem.job_tasks(job_idx)
+        if not tasks or any(
+            len(problem.tasks[t].jobs) > 1 or t not in self._free_task_set
+            for t in tasks
+        ):
+            return None
+        position = {task_idx: pos for pos, task_idx in enumerate(tasks)}
+        parts: list[object] = []
+        for task_idx in tasks:
+            task = problem.tasks[task_idx]
+            preds = tuple(
+                (position.get(p.pred, -1), p.delay_min) for p in problem.preds(task_idx)
+            )
+            if any(pos < 0 for pos, _ in preds):
+                return None
+            parts.append(
+                (
+                    task.duration_min,
+                    self._release_lower_bound(task_idx),
+                    task.group,
+                    task.second_group,
+                    task.latest_start_min,
+                    preds,
+                )
+            )
+        job = problem.jobs[job_idx]
+        parts.append(
+            (
+                job.unscheduled_cost,
+                job.lateness_weight,
+                job.due_min,
+                job.release_floor_min,
+                tuple((position[r.task], r.offset_min) for r in job.release_from),
+                position.get(job.credit_task, -1),
+                job.credit_offset_min,
+                job.credit_until_min,
+            )
+        )
+        return tuple(parts)
 
     # ------------------------------------------------------------------
     # 8. Lateness
