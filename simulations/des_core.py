@@ -73,6 +73,7 @@ class DispatchCore:
         self.task_queue: list[int] = []
         self.task_ready: list[float] = []
         self.task_start: list[float] = []
+        self.task_server: list[int] = []
         # Planned work per server, by planned start (plan dispatch only).
         self.own: dict[int, list[tuple[float, int]]] = {}
 
@@ -139,6 +140,7 @@ class DispatchCore:
         now = self.env.now
         self.busy[server] = True
         self.task_start[task] = now
+        self.task_server[task] = server
         # Busy minutes count inside the window; the rest is overrun.
         overrun = max(0.0, now + duration_min - max(self.window_end[server], now))
         self.busy_min[server] += duration_min - overrun
@@ -159,6 +161,7 @@ class DispatchCore:
         self.task_queue.append(queue)
         self.task_ready.append(ready)
         self.task_start.append(-1.0)
+        self.task_server.append(-1)
         return len(self.task_queue) - 1
 
     def submit(self, task: int, key: float, planned_server: int = -1) -> None:
