@@ -38,11 +38,22 @@ logger = logging.getLogger(__name__)
 
 # Share of the budget for the first full solve, and the part kept for the
 # last one (phases 1 and 3 above).
+_TUNE = {
+    "first": 0.25,
+    "last": 0.15,
+    "sub_limit": 1.0,
+    "sub_workers": 0,
+    "sub_lin": -1,
+    "kinds": ("people", "days", "block"),
+    "size_div": 4,
+}
 _FIRST_SHARE = 0.25
 _LAST_SHARE = 0.15
 # Limit of one neighbourhood sub-solve, seconds (deterministic in
 # reproducible mode).
 _SUB_LIMIT_S = 1.0
+# Full-problem workers when only one or two are allowed.
+_FEW_CORE_SUBSOLVERS = ("max_lp", "pseudo_costs")
 
 
 @dataclass
@@ -119,12 +130,12 @@ class _Search:
 
     def run(self) -> RosterResult:
         budget = self.params.time_limit_s
-        first_share = _FIRST_SHARE if self.params.use_lns else 1.0
+        first_share = _TUNE["first"] if self.params.use_lns else 1.0
         self._full_solve(budget * first_share)
         if self._finished():
             return self._result()
         if self.params.use_lns:
-            self._lns(until=budget * (1 - _LAST_SHARE))
+            self._lns(until=budget * (1 - _TUNE["last"]))
             if not self.params.stopped() and self._left() > 0.05:
                 self.builder.set_hint(self.best.chosen or ())
                 self._full_solve(self._left())
@@ -162,7 +173,7 @@ class _Search:
             bound = math.ceil(solver.best_objective_bound - 1e-6)
             self.best.bound = max(bound, self.best.bound or bound)
             self.best.num_solutions += progress.count
-            self._offer(self.builder.decode(solver), round(solver.objective_value))
+            self._offer(self.builder.decode(solver))
         elif status == cp_model.UNKNOWN and self.best.objective is None:
             raw_bound = solver.best_objective_bound
             if math.isfinite(raw_bound):
@@ -175,15 +186,15 @@ class _Search:
         """Re-solve neighbourhoods of the incumbent until `until` is spent."""
         if self.best.chosen is None:
             return
-        size = max(2, self.data.num_people // 4)
+        size = max(2, self.data.num_people // _TUNE["size_div"])
         window = max(3, self.data.num_days // 3)
         rounds = 0
         while not self.params.stopped() and self._used() < until:
             if self.best.objective == self.best.bound:
                 break
-            kind = self.rng.choice(("people", "days", "block"))
+            kind = self.rng.choice(_TUNE["kinds"])
             free = self._neighbourhood(kind, size, window)
-            limit = min(_SUB_LIMIT_S, until - self._used())
+            limit = min(_TUNE["sub_limit"], until - self._used())
             if limit <= 0.05:
                 break
             solved_all, improved = self._sub_solve(free, limit)
@@ -237,22 +248,49 @@ class _Search:
             domain = sub_vars[self.builder.shift_vars[option_idx].index].domain
             domain[0] = value
             domain[1] = value
-        solver = self._solver(limit_s)
+        # Ask for a strictly better roster: proving there is none is often
+        # much faster than proving the incumbent optimal.
+        objective = self.builder.model.proto.objective
+        sub.add(
+            sum(
+                coeff * sub.get_int_var_from_proto_index(index)
+                for index, coeff in zip(objective.vars, objective.coeffs, strict=True)
+            )
+            + round(objective.offset)
+            <= self.best.objective - 1
+        )
+        solver = self._solver(limit_s, sub=True)
         progress = _Progress(SolveParams(), self.started)  # no caller callback
         status = self._solve_watched(solver, sub, progress)
         self.spent += solver.deterministic_time if self.params.reproducible else 0.0
+        if status == cp_model.INFEASIBLE:
+            return True, False
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return False, False
-        objective = round(solver.objective_value)
-        improved = objective < self.best.objective
-        if objective <= self.best.objective:
-            self._offer(self.builder.decode(solver), objective)
+        objective, improved = self._offer(self.builder.decode(solver))
+        logger.debug(
+            "roster lns: %d cells free, %s, objective %d in %.2fs",
+            len(free),
+            solver.status_name(status),
+            objective,
+            solver.wall_time,
+        )
         return status == cp_model.OPTIMAL, improved
 
     # ------------------------------------------------------------------
     # Shared machinery
 
-    def _offer(self, chosen: tuple[tuple[int, int], ...], objective: int) -> None:
+    def _offer(self, chosen: tuple[tuple[int, int], ...]) -> tuple[int, bool]:
+        """Keep a roster at least as good as the incumbent.
+
+        The objective is recomputed from the roster: a solution CP-SAT
+        reports before proving optimality may carry under- and over-cover
+        on one requirement at once, which only inflates its own value.
+        Returns the roster's objective and whether it improved.
+        """
+        objective = sum(roster_terms(self.data, chosen).values())
+        if self.best.objective is not None and objective > self.best.objective:
+            return objective, False
         improved = self.best.objective is None or objective < self.best.objective
         self.best.chosen = chosen
         self.best.objective = objective
@@ -263,12 +301,29 @@ class _Search:
                 self.params.on_progress(
                     objective, bound, time.monotonic() - self.started
                 )
+        return objective, improved
 
-    def _solver(self, limit_s: float) -> cp_model.CpSolver:
+    def _solver(self, limit_s: float, sub: bool = False) -> cp_model.CpSolver:
         solver = cp_model.CpSolver()
         parameters = solver.parameters
         parameters.num_workers = self.params.num_workers
         parameters.random_seed = self.params.seed
+        if self.params.num_workers <= 2 and not (sub and _TUNE["sub_workers"]):
+            # On few cores the default portfolio spends them on weak-LP
+            # workers; the full linear relaxation (max_lp) proves bounds
+            # within a few percent on the Curtois instances and the
+            # pseudo-cost worker finds the good rosters (measured in
+            # benchmarks/RESULTS.md).
+            parameters.linearization_level = 2
+            parameters.subsolvers.extend(
+                _FEW_CORE_SUBSOLVERS[: self.params.num_workers]
+            )
+        if sub and _TUNE["sub_workers"]:
+            parameters.num_workers = _TUNE["sub_workers"]
+            if _TUNE["sub_workers"] == 1:
+                parameters.linearization_level = (
+                    _TUNE["sub_lin"] if _TUNE["sub_lin"] >= 0 else 1
+                )
         if self.params.reproducible:
             parameters.interleave_search = True
             parameters.max_deterministic_time = max(0.01, limit_s)
