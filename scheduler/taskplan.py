@@ -461,6 +461,11 @@ def _status_reason(status: PlanStatus, result: TaskResult, limit_s: float) -> st
         if result.method == "lns"
         else "one CP-SAT model of the whole day"
     )
+    if result.hit_wall_clock:
+        searched += (
+            "; the wall clock ended this reproducible search before its work "
+            "budget, so another run may differ"
+        )
     if status == PlanStatus.feasible:
         return f"time-limited ({limit_s:g} s): the best plan found, {searched}"
     return (

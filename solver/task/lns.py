@@ -38,7 +38,7 @@ GROW, SHRINK = 1.15, 0.8
 MAX_ALTERNATIVES = 8
 # Limits of one sub-solve.
 STEP_TIME_LIMIT_S = 1.5
-STEP_DETERMINISTIC_TIME = 0.6
+STEP_DETERMINISTIC_TIME = 0.3
 # Tasks within this many minutes of a costly job's window are related.
 RELATED_MARGIN_MIN = 90
 # Deterministic charge for building a sub-model, per alternative: a
@@ -167,8 +167,11 @@ class NeighbourhoodSearch:
                 STEP_DETERMINISTIC_TIME,
                 max(0.01, work_budget - work_so_far - build_work),
             )
+        # In reproducible mode only the deterministic limit may end a step;
+        # the wall clock is left to the whole search's deadline.
+        step_wall_s = remaining_s if work_budget is not None else STEP_TIME_LIMIT_S
         limits = RunLimits(
-            time_limit_s=min(STEP_TIME_LIMIT_S, remaining_s),
+            time_limit_s=min(step_wall_s, remaining_s),
             deterministic_time=deterministic_time,
             seed=(params.seed + iteration) % (2**31 - 1),
             num_workers=params.num_workers,
@@ -176,7 +179,13 @@ class NeighbourhoodSearch:
             light_presolve=True,
         )
         outcome, solver = run_model(task_model, limits, params.stop)
-        step_work = build_work + outcome.deterministic_time
+        # Charge the step's cap, not the measured time, so the budget is
+        # spent the same way on every run.
+        step_work = build_work + (
+            deterministic_time
+            if deterministic_time is not None
+            else outcome.deterministic_time
+        )
         self._adapt_size(outcome.optimal)
 
         current_cost = sum(self._cost[j] for j in task_model.free_jobs)
