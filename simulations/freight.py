@@ -1,46 +1,35 @@
 """Freighters turned into trucks and shipments for one bonded warehouse.
 
-This is the seeded rule behind the HKIA example (`simulations.hkia`) and
-the generated benchmark days (`simulations.generate`). Every number below
-is an assumption of ours, stated with the reason for it; the full
-discussion, with the published figures it leans on, is in
-`docs/examples.md` and in the docstring of `simulations.hkia`.
+The seeded rule behind the HKIA example (`simulations.hkia`) and the
+generated days (`simulations.generate`). The numbers are the constants
+below; each is an assumption of ours, justified in the docstring of
+`simulations.hkia` and in `docs/examples.md`. In short:
 
-- Shipments per freighter for our warehouse: log-normal, median 17,
-  sigma 0.55 (mean about 19.8, 90 % between 7 and 42). A wide-body
-  freighter carries some hundreds of house waybills; a mid-size bonded
-  warehouse handles a few per cent of them.
-- Terminal delay, on-block to the first truck at our door: breakdown at
-  the cargo terminal 120-300 min (uniform per freighter; perishables and
-  pharma are broken down first, 60 min earlier) plus trucking 20-45 min.
-  Each further truck of the same door class follows 15-40 min later.
-- A truck takes at most 12 pallets; shipments are not split, and trucks
-  are filled per door class (reefer, dangerous goods, oversize, general).
-- Pallets per shipment: 1 (50 %), 2 (25 %), 3 (12 %), 4 (6 %), 5 (4 %),
-  6 (3 %): mean 2.0.
-- Priority (e-commerce peak): express 40 %, standard 45 %, deferred 15 %.
-- Commodity: general 83 % (of which 2 % oversize), food 7 %, pharma 5 %,
-  dangerous goods 5 % (lithium batteries in consumer electronics). Food
-  and pharma need a cold-chain door, dangerous goods a DG door.
-- Regime: import 70 %, transit 15 %, bonded 15 %.
-- Compliance review: pharma and dangerous goods always, food 30 %,
-  general 3 %.
-- Paperwork: simple 65 % (2-4 documents, 1-8 declaration lines), complex
-  35 % (4-8 documents, 12-40 lines).
-- Documents ready: pre-alerted 75 % (30-360 min before on-block), with
-  the goods 20 % (0-90 min after the truck's arrival), late 5 % (180-720
-  min after on-block).
-- Customs lane: green 88 %, documentary 8 %, physical 4 %. A physical
-  exam gets a 180 min appointment starting on the half hour at least
-  150 min after the shipment is actionable, inside the exam bays' hours
-  07:00-23:00 local.
+- shipments per freighter for our warehouse: log-normal, median 17,
+  sigma 0.55 (mean about 19.8);
+- first truck at our door 110-285 min after on-block (breakdown at the
+  terminal 90-240 min, trucking 20-45 min), cold-chain cargo 60 min
+  sooner, each further truck of a door class 15-40 min later; a truck
+  takes at most 12 pallets, shipments are not split;
+- pallets 1-6 (mean 2.0); priority express 40 %, standard 45 %, deferred
+  15 %; commodity general 83 % (2 % of it oversize), food 7 %, pharma 5 %,
+  dangerous goods 5 %; regime import 70 %, transit 15 %, bonded 15 %;
+  compliance review for every pharma and dangerous-goods shipment, 30 %
+  of food and 3 % of general cargo; paperwork simple (2-4 documents, 1-8
+  lines) 65 %, complex (4-8 documents, 12-40 lines) 35 %;
+- documents ready: pre-alerted 55 % (30-360 min before on-block), with
+  the goods 35 % (0-90 min after the truck), late 10 % (180-720 min after
+  on-block);
+- lane green 88 %, documentary 8 %, physical 4 %; an exam gets a 180 min
+  appointment on the first half hour at least 150 min after the shipment
+  is actionable, inside the exam bays' hours 07:00-23:00.
 
-Randomness: every freighter, truck sequence and shipment draws from its
-own `random.Random` seeded by a string of the seed and its ids, so a
-shipment does not change when other shipments are added (volume x1.5
-keeps the x1.0 shipments and adds more) and the output does not depend
-on the order of work or on the process (string seeds are hashed with
-SHA-512, not with Python's salted `hash`).
+Randomness: every freighter's count, its delay, each truck sequence and
+each shipment draw from their own `random.Random`, seeded by a string of
+the seed and their ids (hashed with SHA-512, not with Python's salted
+`hash`). So a shipment does not change when others are added (volume
+x1.5 keeps the x1.0 shipments and adds more), and the output does not
+depend on the order of work, the process or the machine.
 """
 
 from __future__ import annotations
@@ -70,7 +59,7 @@ _K = TypeVar("_K")
 
 SHIPMENTS_PER_FREIGHTER_MEDIAN = 17.0
 SHIPMENTS_PER_FREIGHTER_SIGMA = 0.55
-BREAKDOWN_MIN = (120, 300)
+BREAKDOWN_MIN = (90, 240)
 PERISHABLE_HEAD_START_MIN = 60
 TRUCKING_MIN = (20, 45)
 NEXT_TRUCK_GAP_MIN = (15, 40)
@@ -106,9 +95,9 @@ SIMPLE_LINES = (1, 8)
 COMPLEX_DOCUMENTS = (4, 8)
 COMPLEX_LINES = (12, 40)
 DOCUMENTS_READY_MIX: dict[str, float] = {
-    "pre_alert": 0.75,
-    "with_goods": 0.20,
-    "late": 0.05,
+    "pre_alert": 0.55,
+    "with_goods": 0.35,
+    "late": 0.10,
 }
 PRE_ALERT_BEFORE_ON_BLOCK_MIN = (30, 360)
 WITH_GOODS_AFTER_ETA_MIN = (0, 90)

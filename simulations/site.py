@@ -4,28 +4,28 @@ The site of the HKIA example (`simulations.hkia`) and of the generated
 days (`simulations.generate`), at any size: `scale` 1.0 is the example's
 site, sized for about 2,200 shipments a day; the generator scales staff,
 staffing plan and doors with the number of shipments. Every number is an
-assumption of ours; `docs/examples.md` says why each was chosen.
+assumption of ours, justified in the docstring of `simulations.hkia` and
+in `docs/examples.md`. In short:
 
-- Shift templates, every day, 30 min unpaid break, up to 2 h overtime in
+- shift templates, every day, 30 min unpaid break, up to 2 h overtime in
   1 h steps: night 00:00-08:00, day 08:00-16:00, mid 11:00-19:00,
-  evening 16:00-24:00. The night shift starts at midnight so that the
-  night bank of freighters (a fifth of them on-block 00:00-02:00) is met
-  by a shift of the planned day.
-- Staffing plan (cover requirements, one per shift slot and post, each
-  missing person weighted `COVER_WEIGHT_UNDER` so cover outweighs the wage
-  of a shift): `STAFFING_PLAN`, persons per slot on the first day and on
-  the second, which only finishes the first day's late arrivals.
-- Staff pool: the first day's plan per post plus 15 % (leave, rest rules)
-  plus on-call staff (8 %, call-in HK$600, 4 h notice).
-- Wages (loaded cost): clerk HK$90/h, broker HK$160/h, overtime 150 %.
-- Broker licences: all in jurisdiction HK; brokers on a commodity post
-  hold `general` and that commodity, the others `general` only; 15 % of
-  the general brokers are licensed for import only.
-- Doors, open around the clock: 12 standard, 2 standard and oversize,
-  3 cold chain, 2 dangerous goods; 3 exam bays open 07:00-23:00, when
-  customs officers attend. Standard door D05 is out 10:00-14:00 on the
-  first day (planned maintenance of its dock leveller).
-- Labour standards: `LABOUR_STANDARDS`, with their sources.
+  evening 16:00-24:00;
+- a staffing plan, `STAFFING_PLAN`: persons per shift slot and post
+  (clerk, compliance, broker, commodity:food/pharma/dangerous_goods),
+  given as slot cover requirements, each missing person weighted
+  `COVER_WEIGHT_UNDER` so that cover outweighs the wage of a shift. The
+  first day has a thin night crew (7 clerks, 8 brokers) against a full
+  day; the second day only finishes the first day's work;
+- a staff pool of the busier day's posts plus 15 %, and on-call staff
+  (8 % more, call-in HK$600, 4 h notice); wages clerk HK$90/h, broker
+  HK$160/h, overtime 150 % up to 10 h a week;
+- broker licences in jurisdiction HK: brokers of a commodity post hold
+  `general` and that commodity, the others `general` only; 15 % of the
+  general brokers are licensed for import only;
+- doors open around the clock: 8 standard, 2 standard and oversize,
+  2 cold chain, 2 dangerous goods; 3 exam bays open 07:00-23:00. Door
+  D05 is out 10:00-14:00 on the first day (dock leveller maintenance);
+- labour standards `LABOUR_STANDARDS`, with their sources.
 """
 
 from __future__ import annotations
@@ -77,19 +77,22 @@ BREAK_MIN = 30
 # commodity posts a broker fills with the matching licence.
 STAFFING_PLAN: tuple[dict[str, dict[str, int]], ...] = (
     {
-        "night": {"clerk": 20, "compliance": 3, "broker": 16, "food": 2,
+        "night": {"clerk": 6, "compliance": 1, "broker": 5, "food": 1,
                   "pharma": 1, "dangerous_goods": 1},
-        "day": {"clerk": 18, "compliance": 3, "broker": 15, "food": 2,
+        "day": {"clerk": 26, "compliance": 3, "broker": 22, "food": 2,
                 "pharma": 1, "dangerous_goods": 1},
-        "mid": {"clerk": 8, "compliance": 1, "broker": 8},
-        "evening": {"clerk": 20, "compliance": 3, "broker": 16, "food": 2,
+        "mid": {"clerk": 10, "compliance": 1, "broker": 10},
+        "evening": {"clerk": 22, "compliance": 3, "broker": 19, "food": 2,
                     "pharma": 1, "dangerous_goods": 1},
     },
     {
         "night": {"clerk": 18, "compliance": 2, "broker": 15, "food": 1,
                   "pharma": 1, "dangerous_goods": 1},
-        "day": {"clerk": 10, "compliance": 1, "broker": 8, "food": 1,
+        "day": {"clerk": 22, "compliance": 2, "broker": 19, "food": 1,
                 "pharma": 1, "dangerous_goods": 1},
+        "mid": {"clerk": 8, "compliance": 1, "broker": 7},
+        "evening": {"clerk": 10, "compliance": 1, "broker": 9, "food": 1,
+                    "pharma": 1},
     },
 )  # fmt: skip
 COMMODITY_POSTS = ("food", "pharma", "dangerous_goods")
@@ -116,11 +119,11 @@ LABOUR_STANDARDS = LabourStandards(
     lane_mix=LaneMix(green=0.88, documentary=0.08, physical=0.04),
 )
 
-# (id prefix, how many at scale 1.0, capabilities, opening hours)
+# (id prefix, how many at scale 1.0, capabilities, exam bay hours)
 DOOR_GROUPS: tuple[tuple[str, int, tuple[DoorCapability, ...], bool], ...] = (
-    ("D", 12, (DoorCapability.standard,), False),
+    ("D", 8, (DoorCapability.standard,), False),
     ("O", 2, (DoorCapability.standard, DoorCapability.oversize), False),
-    ("C", 3, (DoorCapability.cold_chain,), False),
+    ("C", 2, (DoorCapability.cold_chain,), False),
     ("G", 2, (DoorCapability.dangerous_goods,), False),
     ("X", 3, (DoorCapability.exam,), True),
 )

@@ -17,7 +17,7 @@ from simulations.freight import EXAM_LEAD_MIN, TRUCK_CAPACITY_PALLETS
 from simulations.generate import generated_freighters, generated_request
 from simulations.hkia import HKIA_TZ
 
-REQUIREMENT_OF = {
+REQUIREMENT_OF: dict[str, set[tuple[DoorCapability, ...]]] = {
     "general": {(), (DoorCapability.oversize,)},
     "food": {(DoorCapability.cold_chain,)},
     "pharma": {(DoorCapability.cold_chain,)},
@@ -48,12 +48,12 @@ def test_generated_request_smaller_day_is_part_of_a_larger_one():
 
 
 def test_generated_request_scales_staff_and_doors():
-    """4,000 shipments get 40 doors, 2,000 get 21, and twice the staff."""
+    """4,000 shipments get 32 doors, 2,000 get 16, and about twice the staff."""
     half = generated_request(2_000)
     full = generated_request(4_000)
-    # Scales 0.909 and 1.818 of the example's 12+2+3+2+3 doors, rounded
-    # per kind: 11+2+3+2+3 and 22+4+5+4+5.
-    assert (len(half.doors), len(full.doors)) == (21, 40)
+    # Scales 0.909 and 1.818 of the example's 8+2+2+2+3 doors, rounded
+    # per kind: 7+2+2+2+3 and 15+4+4+4+5.
+    assert (len(half.doors), len(full.doors)) == (16, 32)
     assert 1.9 <= len(full.staff) / len(half.staff) <= 2.1
 
 
