@@ -45,7 +45,6 @@ import simpy
 
 from simulations.des_core import DispatchCore
 from simulations.des_site import GROUPS, PRIORITIES, SiteModel
-from simulations.scenario import freighter_lateness_min
 
 if TYPE_CHECKING:
     from simulations.dispatch import Assignment, Replanner
@@ -198,11 +197,10 @@ def _responses(site: SiteModel, rng: np.random.Generator, n: int) -> tuple:
 
 
 def _lateness(site: SiteModel, rng: np.random.Generator, n: int) -> np.ndarray:
-    lateness = site.scenario.lateness
-    if lateness.source == "none" or n == 0:
+    sample = site.lateness_min
+    if sample is None or n == 0:
         return np.zeros(n)
-    sample, _ = freighter_lateness_min(tuple(lateness.months))
-    return sample[rng.integers(len(sample), size=n)] * lateness.scale
+    return sample[rng.integers(len(sample), size=n)] * site.scenario.lateness.scale
 
 
 def _copies(volume: float, rng: np.random.Generator, n: int) -> np.ndarray:

@@ -44,7 +44,7 @@ from scheduler.models import (
 from scheduler.release import needs_unload
 from scheduler.shifts import instance
 from scheduler.sitetime import local_midnight, to_utc
-from simulations.scenario import Scenario
+from simulations.scenario import Scenario, freighter_lateness_min
 
 logger = logging.getLogger(__name__)
 
@@ -181,6 +181,9 @@ class SiteModel:
     standards
         Per task kind (`KINDS` order): base, per pallet, per document,
         per line minutes.
+    lateness_min
+        The freighter lateness sample draws come from (``None`` without
+        lateness), read once here so worker processes need not.
     """
 
     scenario: Scenario
@@ -200,6 +203,7 @@ class SiteModel:
     shipments: ShipmentTable | None
     loads: LoadTable | None
     forecast: ForecastTable | None
+    lateness_min: np.ndarray | None = None
     person_servers: dict[str, list[int]] = field(default_factory=dict)
     door_servers: dict[str, int] = field(default_factory=dict)
 
@@ -331,8 +335,16 @@ def compile_site(scenario: Scenario) -> SiteModel:
         shipments=shipments,
         loads=loads,
         forecast=forecast,
+        lateness_min=_lateness_sample(scenario),
     )
     return _with_lookups(site)
+
+
+def _lateness_sample(scenario: Scenario) -> np.ndarray | None:
+    if scenario.lateness.source == "none":
+        return None
+    sample, _ = freighter_lateness_min(tuple(scenario.lateness.months))
+    return sample
 
 
 def _plan_roster(scenario: Scenario) -> list[RosterShift]:

@@ -57,9 +57,7 @@ def peak_scenario(roster_time_limit_s: float = ROSTER_TIME_LIMIT_S) -> Scenario:
     request = build_request(PEAK_DAY)
 
     # Step 1: the roster, planned once.
-    settings = request.settings.model_copy(
-        update={"time_limit_s": roster_time_limit_s}
-    )
+    settings = request.settings.model_copy(update={"time_limit_s": roster_time_limit_s})
     plan = plan_roster(request.model_copy(update={"settings": settings}))
     roster = [
         shift.model_copy(

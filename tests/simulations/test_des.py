@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +11,8 @@ from sim_fixtures import instant, shipment, tiny_site
 
 from simulations.des import SiteRun, draw_day, simulate
 from simulations.des_site import compile_site, staffing_levels, with_staffing
+from simulations.montecarlo import run_replications, summarise
+from simulations.scenario import load_scenario
 
 
 def _run(scenario) -> SiteRun:  # type: ignore[no-untyped-def]
@@ -119,3 +122,64 @@ def test_with_staffing_refuses_a_level_below_one() -> None:
     site = compile_site(tiny_site([shipment("A", 60)]))
     with pytest.raises(ValueError, match="brokers must be at least 1"):
         with_staffing(site, brokers=0)
+
+
+def _busy_site():  # type: ignore[no-untyped-def]
+    """One clerk, one broker, 60 shipments on 6 trucks over four hours."""
+    shipments = [
+        shipment(
+            f"S{i:02d}",
+            60 + 4 * i,
+            ("express", "standard", "deferred")[i % 3],
+            in_warehouse=False,
+            load_id=f"L{i // 10}",
+            lane=None,
+            pallets=1 + i % 3,
+            documents=2 + i % 5,
+            declaration_lines=3 + (7 * i) % 20,
+        )
+        for i in range(60)
+    ]
+    loads = [{"id": f"L{k}", "eta": instant(90 + 45 * k)} for k in range(6)]
+    doors = [{"id": "D1"}, {"id": "X1", "capabilities": ["exam"]}]
+    scenario = tiny_site(shipments, loads, doors=doors, lanes="drawn", task_time_cv={})
+    return compile_site(scenario)
+
+
+def test_small_busy_site_gives_plausible_pinned_results() -> None:
+    """20 runs of a busy small site, seed 2025: pinned means, sane ranges."""
+    site = _busy_site()
+    result = summarise(run_replications(site, 20, seed=2025), seed=2025, site=site)
+    mean = {name: summary.mean for name, summary in result.metrics.items()}
+
+    # Pinned for this seed (a change in the engine or the draws moves them).
+    assert mean["shipments"] == 60.0
+    assert mean["sla.express"] == pytest.approx(0.9675)
+    assert mean["utilisation.clerk"] == pytest.approx(0.745627, abs=1e-6)
+    assert mean["utilisation.broker"] == pytest.approx(0.853742, abs=1e-6)
+    assert mean["door_wait_min.mean"] == pytest.approx(14.848455, abs=1e-6)
+    # Plausible: the tight 4 h express SLA is the one missed; the one
+    # clerk and one broker are busy most of their day, the door is not.
+    assert mean["sla.express"] < mean["sla.standard"] == 1.0
+    assert 0.6 < mean["utilisation.clerk"] < mean["utilisation.broker"] < 1.0
+    assert mean["utilisation.door"] < 0.3
+    assert mean["unreleased"] == 0.0
+
+
+def test_peak_example_compiles_with_costs_and_runs() -> None:
+    """The bundled 11.11 scenario: 2,219 shipments, costs set, one run sane."""
+    path = Path(__file__).resolve().parents[2] / "examples" / "peak-2025-11-11.json"
+    scenario = load_scenario(path.read_text(encoding="utf-8"))
+    assert scenario.lateness.model_dump() == {
+        "source": "hkia",
+        "months": ["2025-11"],
+        "scale": 1.0,
+    }
+    # Without lateness, so the test need not read the flight records.
+    scenario.lateness.source = "none"
+    result = simulate(compile_site(scenario), np.random.default_rng(0))
+
+    assert result.metrics["shipments"] == 2219.0
+    assert result.metrics["cost_cents"] > 0
+    assert 0.9 < result.metrics["sla.express"] <= 1.0
+    assert 0.5 < result.metrics["utilisation.broker"] <= 1.0
