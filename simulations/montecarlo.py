@@ -60,6 +60,7 @@ class SimulationResult(BaseModel):
     series: dict[str, list[float | None]] = Field(default_factory=dict)
     series_step_min: dict[str, float] = Field(default_factory=dict)
     runs: list[dict[str, float | None]] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
 
 
 # ------------------------------------------------------------- intervals
@@ -163,7 +164,24 @@ def summarise(
         result.series_step_min = {
             name: (60.0 if name.endswith("by_hour") else step) for name in series
         }
+        result.notes = _notes(site)
     return result
+
+
+def _notes(site: SiteModel) -> list[str]:
+    """What a reader of the result should know about its inputs."""
+    lateness = site.scenario.lateness
+    if lateness.source == "none" or site.lateness_min is None:
+        return []
+    from simulations.scenario import freighter_lateness_min
+
+    _, dropped = freighter_lateness_min(tuple(lateness.months))
+    months = ", ".join(lateness.months) or "every month"
+    return [
+        f"freighter lateness drawn from {len(site.lateness_min)} HKIA arrivals "
+        f"({months}), scaled x{lateness.scale:g}; {dropped} records of the whole "
+        f"file were dropped as more than 12 h off schedule"
+    ]
 
 
 def _mean_defined(values: Iterable[float]) -> float | None:

@@ -91,7 +91,8 @@ def simulation_report_html(result: SimulationResult) -> str:
         "<table><tr><th class='name'>measure</th><th>mean</th><th>low</th>"
         "<th>high</th><th>sd</th><th>n</th></tr>" + "".join(rows) + "</table>"
     )
-    parts = [intro, _sla_figure(result, figures), table]
+    notes = "".join(f"<p>{html.escape(note)}.</p>" for note in result.notes)
+    parts = [intro, notes, _sla_figure(result, figures), table]
     parts.extend(_series_figures(result, figures))
     parts.append(_lateness_figure(result, figures))
     parts.append(_utilisation_figure(result, figures))
