@@ -58,7 +58,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             settings=settings,
             context=context,
             aredis=aredis,
-            dock_reader=AsyncDockReader(aredis),
+            dock_reader=AsyncDockReader(aredis, settings.dock_cache_s),
             keyring=KeyRing(aredis, settings.key_cache_s),
             readiness=Readiness(aredis),
             metrics=metrics,
@@ -80,7 +80,15 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
     )
-    for router in (ops.router, plans.router, jobs.router, sites.router):
+    # The polled route first, as a plain Starlette route: routes match in
+    # order, so its documented twin in `sites.router` only feeds OpenAPI.
+    app.add_route(
+        sites.DOCK_SCHEDULE_PATH,
+        sites.dock_schedule,
+        methods=["GET"],
+        include_in_schema=False,
+    )
+    for router in (sites.router, ops.router, plans.router, jobs.router):
         app.include_router(router)
     app.include_router(simulations_router)
     _add_error_handlers(app)
@@ -151,7 +159,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return document
 
 
-def serve(host: str, port: int) -> int:
+def serve(host: str, port: int, access_log: bool = True) -> int:
     """Run the service with uvicorn until stopped; the exit code."""
     import uvicorn
 
@@ -168,6 +176,7 @@ def serve(host: str, port: int) -> int:
         host=host,
         port=port,
         log_level="info",
+        access_log=access_log,
         timeout_graceful_shutdown=10,
     )
     return 0

@@ -341,11 +341,14 @@ app.add_typer(keys_app, name="keys")
 def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="log every request")
+    ] = True,
 ) -> None:
     """Run the web service (it never solves; run `clearplan worker` too)."""
     from api.app import serve as run_service
 
-    raise typer.Exit(run_service(host, port))
+    raise typer.Exit(run_service(host, port, access_log))
 
 
 @app.command()

@@ -90,9 +90,6 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 Dispatcher = Annotated[Principal, Depends(require(Role.dispatcher))]
 Reader = Annotated[Principal, Depends(require(Role.dispatcher, Role.planner))]
-DockReader = Annotated[
-    Principal, Depends(require(Role.dispatcher, Role.planner, Role.warehouse))
-]
 Admin = Annotated[Principal, Depends(require())]
 Revision = Annotated[
     int | None, Query(ge=1, le=1_000_000, description="default: the latest")

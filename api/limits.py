@@ -38,11 +38,15 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
 
-        # Step 1: a declared length over the limit is refused unread.
-        declared = _content_length(scope)
+        # Step 1: a declared length over the limit is refused unread; a
+        # request that declares no body at all passes untouched.
+        declared, streamed = _body_headers(scope)
         if declared is not None and declared > self.max_body_bytes:
             logger.info("api: refused a body of %d bytes (413)", declared)
             await self._refuse(send)
+            return
+        if declared is None and not streamed:
+            await self.app(scope, receive, send)
             return
 
         # Step 2: count what streams in.
@@ -98,11 +102,17 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-def _content_length(scope: Scope) -> int | None:
+def _body_headers(scope: Scope) -> tuple[int | None, bool]:
+    """(Content-Length, whether Transfer-Encoding is set) of a request."""
+    declared: int | None = None
+    streamed = False
     for name, value in scope.get("headers", []):
         if name == b"content-length":
             try:
-                return int(value)
+                declared = int(value)
             except ValueError:
-                return None
-    return None
+                declared = None
+                streamed = True
+        elif name == b"transfer-encoding":
+            streamed = True
+    return declared, streamed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -57,6 +58,7 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -75,7 +77,20 @@ class MetricsMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            self.metrics.requests.labels(
-                template, scope["method"], str(status["code"])
-            ).inc()
-            self.metrics.latency.labels(template).observe(time.perf_counter() - started)
+            counter, histogram = self._children(
+                template, scope["method"], status["code"]
+            )
+            counter.inc()
+            histogram.observe(time.perf_counter() - started)
+
+    def _children(self, template: str, method: str, status: int) -> tuple[Any, Any]:
+        """The labelled series of a request, looked up once per label set."""
+        key = (template, method, status)
+        children = self._series.get(key)
+        if children is None:
+            children = (
+                self.metrics.requests.labels(template, method, str(status)),
+                self.metrics.latency.labels(template),
+            )
+            self._series[key] = children
+        return children

@@ -60,6 +60,10 @@ class ServiceSettings(BaseSettings):
     key_cache_s
         How long the API trusts an API key it has looked up; a revoked key
         stops working within this time.
+    dock_cache_s
+        How long a web process reuses a published dock schedule it has
+        read; a publish reaches every poller within this time. 0 reads
+        Redis on every poll.
     queue_name
         The RQ queue the API fills and the workers drain.
     solve_function
@@ -83,6 +87,7 @@ class ServiceSettings(BaseSettings):
     cancel_grace_s: Annotated[float, Field(ge=0.5, le=60)] = 3.0
     idempotency_ttl_s: Annotated[int, Field(ge=60, le=30 * 24 * 3600)] = 24 * 3600
     key_cache_s: Annotated[float, Field(ge=0, le=300)] = 5.0
+    dock_cache_s: Annotated[float, Field(ge=0, le=60)] = 1.0
     queue_name: Annotated[str, Field(min_length=1, max_length=64)] = "clearplan"
     solve_function: str | None = None
 

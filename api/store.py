@@ -568,19 +568,39 @@ class Store:
         return None if data is None else dict(json.loads(data))
 
 
+DockAnswer = tuple[str, bytes, bytes] | None
+
+
 class AsyncDockReader:
-    """The dock-schedule read path for the event loop: one round trip."""
+    """The dock-schedule read path for the event loop.
 
-    def __init__(self, redis: AsyncRedis) -> None:
+    One round trip per read, and each answer reused for `cache_s` seconds:
+    every warehouse system polls the same few documents, so a busy web
+    process reads each from Redis about once a second instead of at every
+    poll.
+    """
+
+    def __init__(self, redis: AsyncRedis, cache_s: float) -> None:
         self._read = redis.register_script(DOCK_READ)
+        self._cache_s = cache_s
+        self._cache: dict[tuple[str, str], tuple[float, DockAnswer]] = {}
 
-    async def document(
-        self, site_id: str, field_prefix: str
-    ) -> tuple[str, bytes, bytes] | None:
-        answer = await self._read(
-            keys=[published_key(site_id)], args=[DOCK_PREFIX, field_prefix]
+    async def document(self, site_id: str, field_prefix: str) -> DockAnswer:
+        """(pointer, body, etag) of a site's published date, or None."""
+        now = time.monotonic()
+        cached = self._cache.get((site_id, field_prefix))
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        answer = _dock_answer(
+            await self._read(
+                keys=[published_key(site_id)], args=[DOCK_PREFIX, field_prefix]
+            )
         )
-        return _dock_answer(answer)
+        if self._cache_s > 0:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[(site_id, field_prefix)] = (now + self._cache_s, answer)
+        return answer
 
 
 def _dock_answer(answer: Any) -> tuple[str, bytes, bytes] | None:

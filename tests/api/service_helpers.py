@@ -80,6 +80,7 @@ def service_settings(redis_url: str, **overrides: Any) -> ServiceSettings:
         "queue_timeout_margin_s": 2,
         "cancel_grace_s": 1.0,
         "key_cache_s": 0,
+        "dock_cache_s": 0,
         "job_memory_bytes": 2 * 1024**3,
         "solve_function": "solve_doubles:scripted",
     }

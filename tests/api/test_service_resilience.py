@@ -6,6 +6,7 @@ from outside with keys made by `clearplan keys create`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import socket
@@ -142,7 +143,8 @@ def _send_until_answered(
             answer += data
         elapsed = time.monotonic() - started
     finally:
-        sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):  # the server may have closed it
+            sock.shutdown(socket.SHUT_RDWR)
         sock.close()
         writer.join(timeout=20)
     return answer, elapsed
