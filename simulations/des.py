@@ -131,10 +131,8 @@ def draw_day(site: SiteModel, rng: np.random.Generator) -> Day:
     """Draw one day's arrivals, lanes and task times from the scenario."""
     scenario = site.scenario
     if scenario.arrivals == "replay":
-        day = _replay_arrivals(site, rng)
-    else:
-        day = _forecast_arrivals(site, rng)
-    return day
+        return _replay_arrivals(site, rng)
+    return _forecast_arrivals(site, rng)
 
 
 def _lognormal_factors(rng: np.random.Generator, cv: float, size: int) -> np.ndarray:
@@ -462,7 +460,7 @@ class SiteRun(DispatchCore):
             assert self.replanner is not None
             self.assignment = self.replanner(self)
             for task in self.drain_waiting():
-                self._resubmit(task)
+                self._give(task)
 
     # --------------------------------------------------------------- tasks
 
@@ -487,9 +485,6 @@ class SiteRun(DispatchCore):
                 self.submit(task, planned[1], planned[0])
                 return
         self.submit(task, self._key(task))
-
-    def _resubmit(self, task: int) -> None:
-        self._give(task)
 
     def start(self, task: int, server: int) -> None:
         kind, ref = self.task_kind[task], self.task_ref[task]
