@@ -49,7 +49,7 @@ from scheduler.models import (
 )
 from scheduler.release import needs_unload
 from scheduler.shifts import ShiftInstance, instance
-from scheduler.sitetime import add_minutes, local_midnight, to_utc
+from scheduler.sitetime import add_minutes, local_midnight
 from solver.task import (
     JobData,
     Precedence,
@@ -135,15 +135,19 @@ class TaskIndex:
     groups: list[GroupInfo]
     job_order: list[int]
     pause: bool
+    _instants: dict[int, datetime] = field(default_factory=dict, repr=False)
 
     def instant(self, minute: int) -> datetime:
         """The instant `minute` minutes after the start of the horizon."""
-        return add_minutes(self.horizon_start, minute)
+        cached = self._instants.get(minute)
+        if cached is None:
+            cached = self._instants[minute] = add_minutes(self.horizon_start, minute)
+        return cached
 
     def to_tasks(self, solution: TaskSolution) -> list[Task]:
         """The plan's tasks of a solution, sorted by start then id."""
         problem = self.problem
-        tasks: list[Task] = []
+        placed: list[tuple[int, str, Task]] = []
         for task_idx in range(problem.num_tasks):
             if not solution.done(task_idx):
                 continue
@@ -162,22 +166,22 @@ class TaskIndex:
                 else:
                     person_id = info.person_id
                     pauses = self._pauses(resource_idx, start, end)
-            tasks.append(
-                Task(
-                    id=self.task_ids[task_idx],
-                    kind=self.task_kinds[task_idx],
-                    shipment_id=self.task_shipment[task_idx],
-                    load_id=self.task_load[task_idx],
-                    person_id=person_id,
-                    door_id=door_id,
-                    start=self.instant(start),
-                    end=self.instant(end),
-                    work_min=problem.tasks[task_idx].duration_min,
-                    pauses=pauses,
-                )
+            # Built without re-validation: every field is made here.
+            task = Task.model_construct(
+                id=self.task_ids[task_idx],
+                kind=self.task_kinds[task_idx],
+                shipment_id=self.task_shipment[task_idx],
+                load_id=self.task_load[task_idx],
+                person_id=person_id,
+                door_id=door_id,
+                start=self.instant(start),
+                end=self.instant(end),
+                work_min=problem.tasks[task_idx].duration_min,
+                pauses=pauses,
             )
-        tasks.sort(key=lambda t: (to_utc(t.start), t.id))
-        return tasks
+            placed.append((start, self.task_ids[task_idx], task))
+        placed.sort(key=lambda item: (item[0], item[1]))
+        return [task for _, _, task in placed]
 
     def _pauses(self, resource_idx: int, start: int, end: int) -> list[Interval]:
         """Breaks of the resource inside [start, end) (policy ``pause``)."""

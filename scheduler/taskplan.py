@@ -46,10 +46,7 @@ from scheduler.models import (
     Request,
     RosterShift,
     Shortfall,
-    Task,
-    Unscheduled,
 )
-from scheduler.release import shipment_times
 from scheduler.roster import OBJECTIVE_KEYS, merge_shortfalls, plan_roster
 from scheduler.task_greedy import GreedyOutcome, greedy_plan
 from scheduler.task_index import TaskIndex, build_task_index
@@ -69,15 +66,20 @@ logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int | None, float], None]
 
-# Seconds the plan's assembly and validation take, per task, measured at
-# 8,000 shipments (20,000 tasks) on the 2-core development machine; the
-# search stops this much before the limit so the whole call ends in time.
-ASSEMBLY_S_PER_TASK = 1.5e-4
+# The search stops early enough for the plan's assembly (tasks, KPIs,
+# explanations, dock schedule), the validator and the fingerprint. That
+# work grows with the plan like the index and greedy plan do, so it is
+# estimated from how long they took on this machine now: at 8,000
+# shipments (20,000 tasks) on the 2-core development machine, with other
+# jobs running, index and greedy took 4.7 s and the rest 7.5 s. The
+# per-task figure is the floor measured on an idle machine.
+ASSEMBLY_PER_GREEDY_S = 1.7
+ASSEMBLY_S_PER_TASK = 1.2e-4
 ASSEMBLY_S_FIXED = 0.3
-# Seconds the index and the greedy plan take per task (same machine); in
-# reproducible mode the search budget is derived from this estimate, not
-# from the clock, so that it is the same on every run.
-GREEDY_S_PER_TASK = 1.5e-4
+# Seconds the index and the greedy plan take per task on an idle machine;
+# in reproducible mode the search budget is derived from this estimate,
+# not from the clock, so that it is the same on every run.
+GREEDY_S_PER_TASK = 1.0e-4
 
 _STATUS_OF = {
     TaskStatus.optimal: PlanStatus.optimal,
@@ -215,17 +217,21 @@ def roster_context(
 ) -> RosterContext:
     """The roster to plan on, its objective terms, coverage and shortfalls."""
     if roster is None and request.roster is not None:
-        # The request's fixed roster, its instants and costs filled in.
+        # The request's fixed roster, its instants and costs filled in; the
+        # roster engine has validated it already.
         roster_plan = plan_roster(request)
+        if roster_plan.status != PlanStatus.infeasible:
+            return RosterContext(
+                shifts=list(roster_plan.roster),
+                terms=_roster_terms(roster_plan.objective.terms),
+                coverage=roster_plan.coverage,
+                understaffed=roster_plan.understaffed,
+                violations=[],
+            )
         shifts = list(roster_plan.roster)
     else:
         shifts = list(roster or [])
     report = validate_roster(request, shifts)
-    terms = {
-        key: value
-        for key, value in report.objective.terms.items()
-        if key not in ("unscheduled", "lateness")
-    }
     if report.violations:
         logger.warning(
             "taskplan: request %s: the roster breaks %d roster rules",
@@ -234,20 +240,33 @@ def roster_context(
         )
     return RosterContext(
         shifts=shifts,
-        terms=terms,
+        terms=_roster_terms(report.objective.terms),
         coverage=report.coverage,
         understaffed=merge_shortfalls(report.coverage),
         violations=report.violations,
     )
 
 
+def _roster_terms(terms: dict[str, int]) -> dict[str, int]:
+    return {k: v for k, v in terms.items() if k not in ("unscheduled", "lateness")}
+
+
 # --------------------------------------------------------------------------
 # Search
 
 
-def assembly_reserve_s(num_tasks: int) -> float:
-    """Seconds to keep for assembling and validating a plan of this size."""
-    return ASSEMBLY_S_FIXED + ASSEMBLY_S_PER_TASK * num_tasks
+def assembly_reserve_s(num_tasks: int, greedy_s: float = 0.0) -> float:
+    """Seconds to keep for assembling and validating a plan.
+
+    Parameters
+    ----------
+    num_tasks
+        Tasks of the day.
+    greedy_s
+        Seconds the roster, index and greedy plan took in this run.
+    """
+    floor = ASSEMBLY_S_FIXED + ASSEMBLY_S_PER_TASK * num_tasks
+    return max(floor, ASSEMBLY_PER_GREEDY_S * greedy_s)
 
 
 def _search(
@@ -263,13 +282,16 @@ def _search(
 ) -> TaskResult:
     settings = request.settings
     num_tasks = index.problem.num_tasks
-    reserve_s = assembly_reserve_s(num_tasks)
-    search_s = max(0.0, limit_s - (time.perf_counter() - started) - reserve_s)
+    elapsed_s = time.perf_counter() - started
+    reserve_s = assembly_reserve_s(num_tasks, elapsed_s)
+    search_s = max(0.0, limit_s - elapsed_s - reserve_s)
     work_budget = None
     if settings.reproducible:
         # From the limit and the size only, never the clock, so the same
         # request searches the same steps on every run.
-        expected_s = limit_s - reserve_s - GREEDY_S_PER_TASK * num_tasks
+        expected_s = (
+            limit_s - assembly_reserve_s(num_tasks) - GREEDY_S_PER_TASK * num_tasks
+        )
         work_budget = max(0.0, 0.6 * expected_s)
 
     def progress(objective: int, bound: int | None, elapsed_s: float) -> None:
@@ -325,7 +347,7 @@ def _assemble(
     request = index.request
     tasks = index.to_tasks(solution)
     unscheduled = index.to_unscheduled(_reasons(index, solution, greedy))
-    terms = _objective_terms(index, tasks, unscheduled, context)
+    terms = _objective_terms(index, solution, context)
     objective = Objective(total=sum(terms.values()), terms=terms)
 
     status = _STATUS_OF[result.status]
@@ -392,27 +414,19 @@ def _reasons(
 
 
 def _objective_terms(
-    index: TaskIndex,
-    tasks: list[Task],
-    unscheduled: list[Unscheduled],
-    context: RosterContext,
+    index: TaskIndex, solution: TaskSolution, context: RosterContext
 ) -> dict[str, int]:
-    """Every objective term: the task terms and the roster's."""
-    request = index.request
-    weights = request.settings.weights
-    missing = {item.shipment_id for item in unscheduled}
-    by_id = {shipment.id: shipment for shipment in request.shipments}
-    unscheduled_term = weights.unscheduled * sum(
-        weights.priority(by_id[shipment_id].priority) for shipment_id in missing
-    )
-    lateness = 0
-    for shipment_id, times in shipment_times(request, tasks).items():
-        if shipment_id not in missing and times.late_min:
-            lateness += weights.priority(by_id[shipment_id].priority) * times.late_min
+    """Every objective term: the task terms and the roster's.
+
+    The task terms come from the index data (`solver.task.evaluate`), the
+    roster's from the roster validator; the plan validator recomputes all
+    of them from the plan on its own before the plan is returned.
+    """
+    costs = evaluate(index.problem, solution)
     terms = {key: 0 for key in OBJECTIVE_KEYS}
     terms.update(context.terms)
-    terms["unscheduled"] = unscheduled_term
-    terms["lateness"] = weights.lateness * lateness
+    terms["unscheduled"] = costs.unscheduled
+    terms["lateness"] = costs.lateness
     return terms
 
 

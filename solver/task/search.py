@@ -23,7 +23,12 @@ from solver.task.bound import chain_bound
 from solver.task.builder import TaskModelBuilder
 from solver.task.cpsat import RunLimits, read_solution, run_model
 from solver.task.data import TaskProblem
-from solver.task.lns import NeighbourhoodSearch
+from solver.task.lns import (
+    MAX_ALTERNATIVES,
+    STEP_DETERMINISTIC_TIME,
+    STEP_TIME_LIMIT_S,
+    NeighbourhoodSearch,
+)
 from solver.task.result import SearchParams, TaskResult, TaskStatus, gap_of
 from solver.task.solution import TaskSolution, evaluate
 
@@ -226,7 +231,9 @@ def _search_neighbourhoods(
         "seed": params.seed,
         "num_workers": params.num_workers,
         "interleave_search": params.reproducible,
-        "step_time_limit_s": 1.5,
+        "step_time_limit_s": STEP_TIME_LIMIT_S,
+        "step_deterministic_time": STEP_DETERMINISTIC_TIME,
+        "max_alternatives": MAX_ALTERNATIVES,
     }
     if work_budget is not None:
         parameters["work_budget"] = round(work_budget, 6)
