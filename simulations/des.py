@@ -424,6 +424,7 @@ class SiteRun(DispatchCore):
         self.truck_wait: list[tuple[float, float]] = []
         self.samples: list[list[float]] = []
         self.held_since: dict[int, float] = {}
+        self.last_open = [s.windows[-1][1] if s.windows else 0.0 for s in site.servers]
 
     # -------------------------------------------------------------- setup
 
@@ -481,7 +482,9 @@ class SiteRun(DispatchCore):
         """Submit a ready task: to its planned server, or greedily."""
         if self.assignment is not None:
             planned = self.assignment.lookup(self, task)
-            if planned is not None:
+            # A plan made without knowing the time may name a shift that
+            # has ended; that work goes to whoever is on shift.
+            if planned is not None and self.last_open[planned[0]] > self.env.now:
                 self.submit(task, planned[1], planned[0])
                 return
         self.submit(task, self._key(task))

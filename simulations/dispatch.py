@@ -12,11 +12,16 @@ door of the plan is not in the simulated mix, is dispatched greedily.
 (shipments not yet released, trucks not yet unloaded, what is done
 marked in `done_tasks`, goods already in marked `in_warehouse`, lanes
 known once customs decided) is planned again and the waiting work is
-given out along the new plan. Limit: the re-planning engine does not
-exist yet, so the remaining work is planned from scratch by the task
+given out along the new plan. Documents and trucks not yet there are
+given as ready at the earliest now. Limit: the re-planning engine does
+not exist yet, so the remaining work is planned from scratch by the task
 planner (`scheduler.planning.make_plan`, or any function given), with no
-regard for the previous plan's stability. Shipments added by the volume
-factor are not in the remaining request and stay greedy.
+regard for the previous plan's stability; and the planner does not know
+the time, so the next step of a shipment part-done (its review done, say)
+may be planned before now; it then starts as soon as its planned person
+is free, and work planned on a shift that has ended goes to whoever is on
+shift. Shipments added by the volume factor are not in the remaining
+request and stay greedy.
 """
 
 from __future__ import annotations
@@ -178,9 +183,10 @@ def remaining_request(run: SiteRun) -> Request:
         if origin < 0 or run.unloaded[ld]:
             continue
         load = scenario.loads[origin]
-        if day.load_arrival[ld] <= now:
-            eta = site.start + timedelta(minutes=day.load_arrival[ld])
-            load = load.model_copy(update={"eta": eta})
+        # Nothing can be unloaded before now: a truck not yet in is
+        # expected now at the earliest.
+        arrival = max(day.load_arrival[ld], now)
+        load = load.model_copy(update={"eta": site.start + timedelta(minutes=arrival)})
         loads.append(load)
     open_loads = {load.id for load in loads}
 
@@ -190,7 +196,9 @@ def remaining_request(run: SiteRun) -> Request:
         if origin < 0 or run.release_at[s] == run.release_at[s]:
             continue
         shipment = scenario.shipments[origin]
+        ready = max(day.documents_ready[s], now)
         update: dict[str, object] = {
+            "documents_ready_at": site.start + timedelta(minutes=ready),
             "done_tasks": sorted(
                 {done_kind[k] for k in run.done_kinds[s]}, key=lambda k: k.value
             ),
