@@ -212,3 +212,19 @@ def test_build_request_bytes_do_not_depend_on_the_tz_variable(peak_request):
     utc = _bytes_under_tz("UTC")
     here = hashlib.sha256(peak_request.model_dump_json(indent=1).encode()).hexdigest()
     assert tokyo == utc == here
+
+
+@pytest.mark.slow
+def test_build_request_peak_day_greedy_misses_express_sla(peak_request):
+    """Rostered, then planned greedily, 2025-11-11 misses at least 10 % of express."""
+    from scheduler.kpis import compute_kpis
+    from scheduler.roster import plan_roster
+    from scheduler.task_greedy import greedy_tasks
+
+    request = peak_request.model_copy(deep=True)
+    request.settings.time_limit_s = 30
+    roster = plan_roster(request).roster
+    tasks, unscheduled = greedy_tasks(request, roster)
+    express = compute_kpis(request, roster, tasks, unscheduled)["sla"]["express"]
+    assert express["shipments"] == 873
+    assert express["missed"] / express["shipments"] >= 0.10
