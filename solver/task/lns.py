@@ -246,9 +246,17 @@ class NeighbourhoodSearch:
 
     def _choose_jobs(self) -> list[int]:
         """A costly job and the jobs related to it, up to the task budget."""
-        costly = [j for j, cost in enumerate(self._cost) if cost > 0]
-        if not costly:
+        current = self._current
+        late = [j for j, c in enumerate(self._cost) if c > 0 and current.scheduled[j]]
+        missing = [
+            j for j, c in enumerate(self._cost) if c > 0 and not current.scheduled[j]
+        ]
+        if not late and not missing:
             return []
+        # Late and unscheduled jobs take turns as the seed: on a short day
+        # most unscheduled jobs cannot be helped, and their costs would
+        # otherwise crowd out the late ones.
+        costly = late if late and (not missing or self._rng.random() < 0.5) else missing
         # Half the time by cost, half uniformly; jobs that failed to improve
         # lately are picked less, so the search moves on.
         if self._rng.random() < 0.5:

@@ -145,6 +145,63 @@ def test_plan_tasks_c11_inspection_over_the_break(
     _assert_trusted(plan)
 
 
+def test_plan_tasks_counts_real_minutes_over_a_dst_night() -> None:
+    """Berlin, 26 Oct 2025: a 30-min task from 02:46 (+02) ends 02:16 (+01)."""
+    staff = [clerk("c1"), broker("b1")]
+    request = Request.model_validate(
+        {
+            "site": {"id": "BER", "timezone": "Europe/Berlin", "jurisdiction": "HK"},
+            "horizon": {"start_date": "2025-10-25", "days": 2},
+            "staff": staff,
+            "shift_templates": [
+                {
+                    "id": "night",
+                    "start_local": "22:00",
+                    "end_local": "06:00",
+                    "break_start_local": "02:00",
+                    "break_min": 30,
+                }
+            ],
+            "doors": [{"id": "D1"}],
+            # L2 comes in the second 02:10 of the night, an hour after L1.
+            "loads": [
+                {"id": "L1", "eta": "2025-10-26T02:30:00+02:00"},
+                {"id": "L2", "eta": "2025-10-26T02:10:00+01:00"},
+            ],
+            "shipments": [
+                shipment(
+                    "S2",
+                    load_id="L2",
+                    in_warehouse=False,
+                    priority="express",
+                    documents_ready_at="2025-10-26T01:50:00+02:00",
+                    declaration_lines=40,
+                )
+            ],
+            "roster": [
+                {
+                    "person_id": p["id"],
+                    "date": "2025-10-25",
+                    "template_id": "night",
+                    "post": p["role"],
+                }
+                for p in staff
+            ],
+        }
+    )
+
+    plan = plan_tasks(request, time_limit_s=1.0)
+
+    tasks = {task.id: task for task in plan.tasks}
+    # review 6 + 0.25 x 40 = 16 min cannot run 01:50-02:06 over the break.
+    review, declare = tasks["S2:review"], tasks["S2:declare"]
+    assert review.start.isoformat() == "2025-10-26T02:30:00+02:00"
+    assert declare.start.isoformat() == "2025-10-26T02:46:00+02:00"
+    assert declare.end.isoformat() == "2025-10-26T02:16:00+01:00"
+    assert tasks["L2:unload"].start.isoformat() == "2025-10-26T02:10:00+01:00"
+    _assert_trusted(plan)
+
+
 # --------------------------------------------------------------------------
 # C-01: reproducible mode and parallel mode
 
