@@ -40,6 +40,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="simulation throughput")
     parser.add_argument("--replications", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
 
     scenario = load_scenario(SCENARIO.read_text(encoding="utf-8"))
@@ -52,15 +53,21 @@ def main() -> None:
         simulate(site, replication_rng(args.seed, i))
         cpu.append(time.process_time() - started)
 
-    # Step 2: wall clock with 1 and with 2 worker processes, and the CPU
-    # seconds they used (this process and its finished children).
-    wall, cpu_used = {}, {}
-    for workers in (1, 2):
-        started = time.perf_counter()
-        cpu_before = _cpu_s()
-        run_replications(site, args.replications, args.seed, workers=workers)
-        wall[workers] = time.perf_counter() - started
-        cpu_used[workers] = _cpu_s() - cpu_before
+    # Step 2: wall clock with 1 and with 2 worker processes, alternated
+    # and the best of each kept, since other work on the machine comes
+    # and goes; and the CPU seconds they used (this process and its
+    # finished children).
+    wall: dict[int, float] = {1: float("inf"), 2: float("inf")}
+    cpu_used: dict[int, float] = {}
+    for _ in range(args.repeats):
+        for workers in (1, 2):
+            started = time.perf_counter()
+            cpu_before = _cpu_s()
+            run_replications(site, args.replications, args.seed, workers=workers)
+            elapsed = time.perf_counter() - started
+            if elapsed < wall[workers]:
+                wall[workers] = elapsed
+                cpu_used[workers] = _cpu_s() - cpu_before
     rate = {k: args.replications / v for k, v in wall.items()}
     print(
         json.dumps(
@@ -68,6 +75,7 @@ def main() -> None:
                 "scenario": SCENARIO.name,
                 "shipments": len(scenario.shipments),
                 "replications": args.replications,
+                "repeats_best_of": args.repeats,
                 "cpu_s_per_replication_median": round(statistics.median(cpu), 3),
                 "wall_s": {str(k): round(v, 2) for k, v in wall.items()},
                 "cpu_s": {str(k): round(v, 2) for k, v in cpu_used.items()},
