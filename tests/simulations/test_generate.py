@@ -1,4 +1,4 @@
-"""Tests of the generated days and of the benchmark set's names."""
+"""Tests of the generated days."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from scheduler.models import DoorCapability, Lane
 from scheduler.sitetime import local_date_of, minutes_between
-from simulations.benchmark_set import benchmark_names
 from simulations.freight import EXAM_LEAD_MIN, TRUCK_CAPACITY_PALLETS
 from simulations.generate import generated_freighters, generated_request
 from simulations.hkia import HKIA_TZ
@@ -71,23 +70,6 @@ def test_generated_request_refuses_a_size_out_of_range():
     """Zero shipments is refused, naming the field."""
     with pytest.raises(ValueError, match="num_shipments"):
         generated_request(0)
-
-
-def test_benchmark_names_cover_the_days_volumes_and_sizes():
-    """Six real-day instances then five generated sizes, in order."""
-    assert benchmark_names() == [
-        "hkia-2025-11-11-x1.0",
-        "hkia-2025-11-11-x1.5",
-        "hkia-2025-11-11-x1.8",
-        "hkia-2025-11-28-x1.0",
-        "hkia-2025-11-28-x1.5",
-        "hkia-2025-11-28-x1.8",
-        "generated-500",
-        "generated-1000",
-        "generated-2000",
-        "generated-4000",
-        "generated-8000",
-    ]
 
 
 @settings(max_examples=25, deadline=None)
