@@ -19,7 +19,6 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic.json_schema import models_json_schema
-from redis.asyncio import Redis as AsyncRedis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -32,7 +31,8 @@ from api.routes import jobs, ops, plans, sites
 from api.routes.plans import UnprocessableRequest
 from api.settings import ServiceSettings, load_settings
 from api.simulations_api import router as simulations_router
-from api.store import AsyncDockReader
+from api.store import AsyncDockReader, connect_async
+from api.validation import RequestChecker
 from scheduler.errors import field_path
 from scheduler.models import SCHEMA_VERSION, EventBatch, Plan
 from scheduler.models import Request as PlanRequest
@@ -51,9 +51,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Clients are made inside the event loop that will use them.
         context = Context.connect(settings)
-        aredis = AsyncRedis.from_url(
-            settings.redis_url, socket_connect_timeout=2, socket_timeout=10
-        )
+        aredis = connect_async(settings.redis_url)
         services = Services(
             settings=settings,
             context=context,
@@ -62,6 +60,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             keyring=KeyRing(aredis, settings.key_cache_s),
             readiness=Readiness(aredis),
             metrics=metrics,
+            checker=RequestChecker(settings.job_memory_bytes),
         )
         app.state.services = services
         app.state.keyring = services.keyring
@@ -70,6 +69,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            services.checker.close()
             await aredis.aclose()
             context.store.redis.close()
 

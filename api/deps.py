@@ -17,6 +17,7 @@ from api.jobs import Context
 from api.metrics import Metrics
 from api.settings import ServiceSettings
 from api.store import AsyncDockReader, eviction_problem, text_hash
+from api.validation import RequestChecker
 from scheduler.models import Plan
 
 # How long the web process trusts its last look at the eviction policy.
@@ -79,6 +80,7 @@ class Services:
     keyring: KeyRing
     readiness: Readiness
     metrics: Metrics
+    checker: RequestChecker
     plans: PlanCache = field(default_factory=PlanCache)
 
 

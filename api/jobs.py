@@ -20,6 +20,7 @@ queued again as the next attempt while attempts remain
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import math
 import secrets
@@ -28,16 +29,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from redis import Redis
 from redis.client import Pipeline
 from redis.exceptions import RedisError, WatchError
 from rq import Queue
 from rq.timeouts import JobTimeoutException
 
 from api.settings import ServiceSettings, load_settings
-from api.store import JobRecord, JobStatus, Store, idempotency_key
+from api.store import JobRecord, JobStatus, Store, connect, idempotency_key
 from api.supervisor import ENGINE, TIMEOUT, Hooks, Limits, Outcome, supervise
-from scheduler.fingerprint import input_hash
 from scheduler.models import Plan, PlanStatus, Request
 
 logger = logging.getLogger(__name__)
@@ -61,9 +60,7 @@ class Context:
 
     @classmethod
     def connect(cls, settings: ServiceSettings) -> Context:
-        redis = Redis.from_url(
-            settings.redis_url, socket_connect_timeout=2, socket_timeout=10
-        )
+        redis = connect(settings.redis_url)
         queue = Queue(settings.queue_name, connection=redis)
         return cls(settings, Store(redis, settings.job_result_ttl_s), queue)
 
@@ -107,9 +104,10 @@ def enqueue_attempt(
 
 def submit_plan(
     context: Context,
-    request: Request,
     request_json: bytes,
     *,
+    site_id: str,
+    time_limit_s: float,
     owner: str,
     idempotency: str | None = None,
 ) -> Submission:
@@ -117,10 +115,10 @@ def submit_plan(
 
     Parameters
     ----------
-    request
-        The validated request.
     request_json
-        Its JSON as stored (the body as sent).
+        The validated request's body, stored as sent.
+    site_id, time_limit_s
+        Its site and solver time limit.
     owner
         The API key id; an Idempotency-Key is scoped to its owner.
     idempotency
@@ -131,9 +129,11 @@ def submit_plan(
     IdempotencyConflict
         The key was used before with a different request.
     """
-    body_hash = input_hash(request)
+    # "The same body" is the same bytes: hashing them costs milliseconds
+    # where a canonical form of a large request costs seconds.
+    body_hash = "sha256:" + hashlib.sha256(request_json).hexdigest()
     settings = context.settings
-    queue_timeout_s = settings.queue_timeout_s(request.settings.time_limit_s)
+    queue_timeout_s = settings.queue_timeout_s(time_limit_s)
     idem_key = idempotency_key(owner, idempotency) if idempotency else None
     with context.store.redis.pipeline() as pipe:
         while True:
@@ -158,10 +158,10 @@ def submit_plan(
                     pipe,
                     job_id=job_id,
                     plan_id=plan_id,
-                    site_id=request.site.id,
+                    site_id=site_id,
                     request_json=request_json,
                     input_hash=body_hash,
-                    time_limit_s=request.settings.time_limit_s,
+                    time_limit_s=time_limit_s,
                     queue_timeout_s=queue_timeout_s,
                 )
                 if idem_key is not None:
@@ -180,7 +180,7 @@ def submit_plan(
                 "api: queued job %s for plan %s of site %s (queue timeout %d s)",
                 job_id,
                 plan_id,
-                request.site.id,
+                site_id,
                 queue_timeout_s,
             )
             return Submission(job_id, plan_id, False)

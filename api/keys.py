@@ -24,7 +24,7 @@ from redis.exceptions import RedisError
 from rich.console import Console
 
 from api.settings import SettingsError, load_settings
-from api.store import PREFIX, text, text_hash
+from api.store import PREFIX, connect, text, text_hash
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ def _redis() -> Redis:
     except SettingsError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from exc
-    return Redis.from_url(settings.redis_url, socket_connect_timeout=2)
+    return connect(settings.redis_url)
 
 
 def _unreachable(exc: RedisError) -> typer.Exit:

@@ -35,8 +35,12 @@ from typing import Any
 
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
+from redis.backoff import ExponentialBackoff
 from redis.client import Pipeline
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError, WatchError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +93,38 @@ def raw_bytes(value: Any) -> bytes:
 def text_hash(raw: Any) -> dict[str, str]:
     """A Redis hash reply with text keys and values."""
     return {text(k): text(v) for k, v in raw.items()}
+
+
+def connect(redis_url: str) -> Redis:
+    """A client of the service's Redis, replies undecoded.
+
+    Idle connections are checked before use and a failed command is tried
+    twice more on a fresh connection: Redis may close idle clients
+    (`timeout` in its config) or restart, and the service must not answer
+    503 for that.
+    """
+    return Redis.from_url(redis_url, **_client_options())
+
+
+def connect_async(redis_url: str) -> AsyncRedis:
+    """The asyncio flavour of :func:`connect`, for the web process."""
+    return AsyncRedis.from_url(redis_url, **_client_options(asynchronous=True))
+
+
+def _client_options(asynchronous: bool = False) -> dict[str, Any]:
+    if asynchronous:
+        from redis.asyncio.retry import Retry as AsyncRetry
+
+        retry: Any = AsyncRetry(ExponentialBackoff(cap=0.2, base=0.02), 2)
+    else:
+        retry = Retry(ExponentialBackoff(cap=0.2, base=0.02), 2)
+    return {
+        "socket_connect_timeout": 2,
+        "socket_timeout": 10,
+        "health_check_interval": 10,
+        "retry": retry,
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+    }
 
 
 class JobStatus(StrEnum):

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import ValidationError
 
 from api import dock_documents
 from api.calendar import shifts_calendar
@@ -16,16 +15,13 @@ from api.deps import (
     Dispatcher,
     Reader,
     Revision,
-    Services,
     ServicesDep,
     load_plan,
     resolve_revision,
 )
 from api.jobs import IdempotencyConflict, submit_plan
 from api.schemas import PlanSummary, Problem, Published, Submitted
-from scheduler.errors import describe
 from scheduler.models import CoverageRow, Explanation, Plan, RosterShift, Task
-from scheduler.models import Request as PlanRequest
 
 logger = logging.getLogger(__name__)
 
@@ -50,23 +46,6 @@ class UnprocessableRequest(ValueError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
-
-
-def _parse_request(body: bytes, services: Services) -> PlanRequest:
-    """Validate a request body and check it fits in a job's memory."""
-    try:
-        request = PlanRequest.model_validate_json(body)
-    except ValidationError as exc:
-        raise UnprocessableRequest(describe(exc)) from exc
-    try:
-        from scheduler.sizing import ModelTooLarge, check_size
-    except ImportError:  # the size estimate lands with the task plan engine
-        return request
-    try:
-        check_size(request, services.settings.job_memory_bytes)
-    except ModelTooLarge as exc:
-        raise UnprocessableRequest([str(exc)]) from exc
-    return request
 
 
 @router.post(
@@ -95,14 +74,16 @@ async def post_plan(
     if problem is not None:
         raise HTTPException(503, f"not accepting jobs: {problem}")
     body = await http_request.body()
-    # Parsing a large body takes CPU; the event loop keeps serving polls.
-    request = await run_in_threadpool(_parse_request, body, services)
+    checked = await services.checker.check(body)
+    if checked.problems:
+        raise UnprocessableRequest(checked.problems)
     try:
         submission = await run_in_threadpool(
             submit_plan,
             services.context,
-            request,
             body,
+            site_id=checked.site_id,
+            time_limit_s=checked.time_limit_s,
             owner=principal.key_id,
             idempotency=idempotency_key,
         )

@@ -150,6 +150,10 @@ def _send_until_answered(
     return answer, elapsed
 
 
+# README: a valid request is checked and accepted within this, up to 20 MB.
+ACCEPT_BOUND_S = 20
+
+
 @pytest.mark.parametrize(
     ("limit_mib", "huge_mib", "valid_mib"),
     [(4, 20, 2), pytest.param(32, 200, 20, marks=pytest.mark.slow)],
@@ -201,15 +205,31 @@ def test_service_resilience_huge_body_413_fast_with_bounded_memory(
     request["forecast"] = [row] * rows
     body = json.dumps(request).encode()
     assert len(body) < limit_mib * 1024 * 1024
-    started = time.monotonic()
-    accepted = httpx.post(
-        base + "/v1/plans",
-        content=body,
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=60,
-    )
-    assert accepted.status_code == 202, accepted.text[:300]
-    assert time.monotonic() - started < 10
+    outcome: dict[str, Any] = {}
+
+    def post_valid() -> None:
+        started = time.monotonic()
+        outcome["response"] = httpx.post(
+            base + "/v1/plans",
+            content=body,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=120,
+        )
+        outcome["seconds"] = time.monotonic() - started
+
+    # While it is being validated, the service keeps answering.
+    poster = threading.Thread(target=post_valid)
+    poster.start()
+    health_s = []
+    while poster.is_alive() and len(health_s) < 20:
+        started = time.monotonic()
+        assert httpx.get(base + "/healthz", timeout=5).status_code == 200
+        health_s.append(time.monotonic() - started)
+        time.sleep(0.1)
+    poster.join(timeout=120)
+    assert outcome["response"].status_code == 202, outcome["response"].text[:300]
+    assert outcome["seconds"] < ACCEPT_BOUND_S
+    assert max(health_s) < 0.5, health_s
     assert httpx.get(base + "/readyz").json() == {"status": "ready"}
 
 
