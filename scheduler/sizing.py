@@ -13,15 +13,39 @@
   neighbourhood of the large-neighbourhood search, whatever the day's
   size.
 
-Peak memory is a fitted sum of those counts, calibrated on real runs with
-`benchmarks/size_calibration.py` (2 workers, 10 s solves, peak resident
-memory of a fresh process; 2025-12-03, the 2-core development machine):
+Peak memory is baseline + the larger stage (+ a quarter of the other,
+whose request and plan are still held), each stage linear in its counts.
+The constants come from real runs (`benchmarks/size_calibration.py` and
+longer roster runs; 2 workers; peak resident memory of a fresh process;
+2025-12-03, the 2-core development machine, other jobs running):
 
-=====================================  =========  ==========  ==========
-run                                    counts     measured    estimated
-=====================================  =========  ==========  ==========
-imports alone (baseline)                          CALIB
-=====================================  =========  ==========  ==========
+=============================  =========  =====  ========  ==============
+run                            booleans   limit  peak MiB  bytes / count
+=============================  =========  =====  ========  ==============
+imports only                           -      -       103               -
+roster 50 x 7 x 48                16,800   10 s       204               -
+roster 100 x 7 x 48               33,600   10 s       176           2,200
+roster 100 x 14 x 48              67,200   10 s       195           1,400
+roster 100 x 7 x 96               67,200   10 s       203           1,550
+roster 200 x 14 x 48             134,400   10 s       238           1,050
+roster 300 x 14 x 48             201,600   30 s       476           1,900
+roster 400 x 14 x 96             537,600   30 s       396             570
+roster 400 x 31 x 48             595,200   30 s       612             900
+roster 400 x 31 x 96 (C-05)    1,190,400   60 s       840             640
+tasks 500 shipments                    -   10 s       154          (fixed)
+tasks 2,000 shipments                  -   10 s       187          17,600
+tasks 4,000 shipments                  -   10 s       192           9,800
+tasks 8,000 shipments                  -   10 s       219           8,700
+=============================  =========  =====  ========  ==============
+
+(bytes / count: the peak above the imports, per roster boolean or per
+shipment.) A roster boolean cost 570 to 2,200 bytes at 2 workers; the
+estimate takes the upper envelope, 1,000 bytes per boolean per CP-SAT
+worker, since CP-SAT's memory grows with its workers and its search
+(the C-05 run grew from 180 MiB after the build to 840 MiB) and its
+memory-limit parameter does not cap it. A shipment cost at most 17.6 kB
+over the task engine's fixed part; the estimate takes 20 kB. By this
+estimate C-05 needs about 2.4 GiB at 2 workers and is refused in 2 GiB.
 
 `check_size` refuses a request whose estimate exceeds a memory limit with
 `ModelTooLarge`, naming what to reduce.
@@ -30,7 +54,11 @@ imports alone (baseline)                          CALIB
 from __future__ import annotations
 
 import logging
+import resource
 from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
 
 from scheduler.models import DoorCapability, Lane, Request, Role, TaskKind
 from scheduler.release import needs_unload
@@ -39,10 +67,10 @@ logger = logging.getLogger(__name__)
 
 GIB = 2**30
 
-# Fitted on the calibration runs above (bytes).
-BASELINE_BYTES = 180 * 2**20
-ROSTER_BYTES_PER_BOOLEAN = 2_000
-TASK_BYTES_PER_SHIPMENT = 30_000
+# From the calibration runs above (bytes).
+BASELINE_BYTES = 150 * 2**20
+ROSTER_BYTES_PER_BOOLEAN_PER_WORKER = 1_000
+TASK_BYTES_PER_SHIPMENT = 20_000
 TASK_BYTES_PER_MODEL_VARIABLE = 2_000
 
 # The task engine's model sizes (see `solver.task.search` and `.lns`).
@@ -53,6 +81,10 @@ VARIABLES_PER_ALTERNATIVE = 2  # its literal and its interval
 VARIABLES_PER_TASK = 4  # start, presence, lateness, credit
 
 _SLOT_NAMES = {15: "quarter-hour", 30: "half-hour", 60: "hour"}
+_CGROUP_LIMIT_FILES = (
+    "/sys/fs/cgroup/memory.max",
+    "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+)
 
 
 class ModelTooLarge(ValueError):
@@ -121,7 +153,7 @@ def estimate(request: Request) -> SizeEstimate:
             VARIABLES_PER_ALTERNATIVE * LNS_MAX_ALTERNATIVES + VARIABLES_PER_TASK
         )
 
-    roster_bytes = ROSTER_BYTES_PER_BOOLEAN * roster_booleans
+    roster_bytes = _roster_bytes(request, roster_booleans)
     task_bytes = (
         TASK_BYTES_PER_SHIPMENT * len(request.shipments)
         + TASK_BYTES_PER_MODEL_VARIABLE * task_variables
@@ -143,7 +175,7 @@ def estimate(request: Request) -> SizeEstimate:
     )
 
 
-def check_size(request: Request, memory_limit_bytes: int) -> SizeEstimate:
+def check_size(request: Request, memory_limit_bytes: int | None = None) -> SizeEstimate:
     """Refuse a request whose models would not fit in `memory_limit_bytes`.
 
     Parameters
@@ -151,7 +183,9 @@ def check_size(request: Request, memory_limit_bytes: int) -> SizeEstimate:
     request
         The request to plan.
     memory_limit_bytes
-        Memory the run may use.
+        Memory the run may use; None reads it from the process: its
+        address-space limit, its container's (cgroup) limit, else the
+        machine's memory, whichever is smallest.
 
     Returns
     -------
@@ -163,6 +197,8 @@ def check_size(request: Request, memory_limit_bytes: int) -> SizeEstimate:
     ModelTooLarge
         With one sentence saying what needs the memory and what to reduce.
     """
+    if memory_limit_bytes is None:
+        memory_limit_bytes = available_memory_bytes()
     if memory_limit_bytes <= 0:
         raise ValueError("memory_limit_bytes must be > 0")
     size = estimate(request)
@@ -179,13 +215,20 @@ def check_size(request: Request, memory_limit_bytes: int) -> SizeEstimate:
     raise ModelTooLarge(_advice(request, size, memory_limit_bytes))
 
 
+def _roster_bytes(request: Request, booleans: int) -> int:
+    workers = request.settings.num_workers
+    return ROSTER_BYTES_PER_BOOLEAN_PER_WORKER * workers * booleans
+
+
 def _advice(request: Request, size: SizeEstimate, limit: int) -> str:
     need = f"about {_gib(size.peak_memory_bytes)}; the limit is {_gib(limit)}"
-    roster_bytes = ROSTER_BYTES_PER_BOOLEAN * size.roster_booleans
+    roster_bytes = _roster_bytes(request, size.roster_booleans)
     if roster_bytes >= size.peak_memory_bytes - BASELINE_BYTES - roster_bytes // 4:
         interval = request.settings.interval_min
         slots = 1440 // interval
         fixes = ["shorten the horizon", "roster fewer staff at once"]
+        if request.settings.num_workers > 1:
+            fixes.append("use fewer workers")
         if interval < 60:
             fixes.insert(1, f"use {2 * interval}-minute intervals")
         return (
@@ -196,6 +239,23 @@ def _advice(request: Request, size: SizeEstimate, limit: int) -> str:
         f"{len(request.shipments):,} shipments ({size.tasks:,} tasks) need {need}: "
         "plan fewer shipments at once or shorten the horizon"
     )
+
+
+def available_memory_bytes() -> int:
+    """Memory this process may use: the smallest limit that applies to it."""
+    limits = [psutil.virtual_memory().total]
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft not in (resource.RLIM_INFINITY, -1) and soft > 0:
+        limits.append(soft)
+    for path in _CGROUP_LIMIT_FILES:
+        try:
+            text = Path(path).read_text(encoding="ascii").strip()
+        except OSError:
+            continue
+        # "max" (cgroup v2) or a huge number (v1) means no limit.
+        if text.isdigit() and int(text) < 2**60:
+            limits.append(int(text))
+    return min(limits)
 
 
 def _gib(num_bytes: int) -> str:
