@@ -145,6 +145,39 @@ def test_plan_tasks_c11_inspection_over_the_break(
     _assert_trusted(plan)
 
 
+def test_plan_tasks_lists_a_truck_over_midnight_under_both_dates() -> None:
+    """A truck unloading 23:30-00:30 is in the dock schedule of both dates."""
+    staff = [clerk("c1"), broker("b1")]
+    one_day = site_request(
+        staff=staff,
+        # unload 10 + 2 x 25 pallets = 60 min from the 23:30 ETA.
+        loads=[{"id": "L1", "eta": at("23:30").isoformat()}],
+        shipments=[shipment("S1", load_id="L1", in_warehouse=False, pallets=25)],
+    )
+    roster = [
+        RosterShift(person_id=p["id"], date=day, template_id="day", post=p["role"])
+        for p in staff
+        for day in (
+            one_day.horizon.start_date,
+            one_day.horizon.start_date + timedelta(1),
+        )
+    ]
+    request = one_day.model_copy(
+        update={
+            "horizon": one_day.horizon.model_copy(update={"days": 2}),
+            "roster": roster,
+        }
+    )
+
+    plan = plan_tasks(request, time_limit_s=1.0)
+
+    unload = _by_id(plan)["L1:unload"]
+    assert (unload.start, unload.end) == (at("23:30"), at("00:30", day=12))
+    for day in ("2025-11-11", "2025-11-12"):
+        assert [slot.load_id for slot in plan.dock_schedule[day]] == ["L1"]
+    _assert_trusted(plan)
+
+
 def test_plan_tasks_counts_real_minutes_over_a_dst_night() -> None:
     """Berlin, 26 Oct 2025: a 30-min task from 02:46 (+02) ends 02:16 (+01)."""
     staff = [clerk("c1"), broker("b1")]
