@@ -521,7 +521,8 @@ def _small_requests(draw: st.DrawFn) -> Request:
             "compliance_required": draw(st.booleans()),
             "language": draw(st.sampled_from([None, None, "zh"])),
         }
-        if loads and draw(st.booleans()):
+        on_truck = draw(st.booleans())
+        if loads and on_truck:
             fields["load_id"] = draw(st.sampled_from([load["id"] for load in loads]))
             fields["in_warehouse"] = False
         if lane == "physical" and draw(st.booleans()):
