@@ -12,7 +12,7 @@ from service_helpers import Processes, serve, service_settings
 from api.keys import Role, create_key
 
 # Examples per operation: a short run for CI; raise it locally for more.
-EXAMPLES = 15
+EXAMPLES = 10
 
 
 def test_service_fuzz_openapi_operations_never_answer_5xx(
