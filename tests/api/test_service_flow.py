@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from service_helpers import (
     SITE,
     Processes,
+    finish_with_double,
     post_plan,
     small_request,
     wait_status,
@@ -212,3 +213,49 @@ def test_service_flow_unknown_ids_are_404(
         "/v1/sites/NOWHERE/dock-schedule", params={"date": "2025-11-11"}, headers=admin
     )
     assert dock.status_code == 404
+
+
+def test_service_flow_openapi_carries_the_formats(client: TestClient) -> None:
+    """The OpenAPI document holds the request, plan and event schemas, the
+    plan POST's body is the request schema, and every route is secured."""
+    document = client.get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    for name in ("Request", "Plan", "Event", "EventBatch", "JobView"):
+        assert name in schemas, name
+    post = document["paths"]["/v1/plans"]["post"]
+    body = post["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/Request"}
+    assert post["operationId"] == "post_plan"
+    dock = document["paths"]["/v1/sites/{site_id}/dock-schedule"]["get"]
+    assert dock["security"] == [{"HTTPBearer": []}]
+    assert {p["name"] for p in dock["parameters"]} == {
+        "site_id",
+        "date",
+        "Accept",
+        "If-None-Match",
+    }
+
+
+def test_service_flow_jobs_filter_by_status_and_metrics(
+    client: TestClient, keys: dict[str, dict[str, str]], settings: ServiceSettings
+) -> None:
+    """Listing filters by status, and /metrics counts requests and jobs."""
+    admin = keys["admin"]
+    done = post_plan(client, admin, "quick")
+    waiting = post_plan(client, admin, "quick")
+    finish_with_double(settings, done["job_id"])
+
+    def listed(status: str) -> list[str]:
+        answer = client.get("/v1/jobs", params={"status": status}, headers=admin)
+        return [job["job_id"] for job in answer.json()["jobs"]]
+
+    assert listed("succeeded") == [done["job_id"]]
+    assert listed("queued") == [waiting["job_id"]]
+    assert listed("failed") == []
+
+    metrics = client.get("/metrics", headers=admin)
+    assert metrics.status_code == 200
+    assert 'clearplan_jobs{status="succeeded"} 1.0' in metrics.text
+    assert 'clearplan_jobs{status="queued"} 1.0' in metrics.text
+    posted = 'method="POST",route="/v1/plans",status="202"'
+    assert f"clearplan_http_requests_total{{{posted}}} 2.0" in metrics.text
