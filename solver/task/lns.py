@@ -38,6 +38,7 @@ GROW, SHRINK = 1.15, 0.8
 MAX_ALTERNATIVES = 8
 # Limits of one sub-solve.
 STEP_TIME_LIMIT_S = 1.5
+MIN_STEP_SEARCH_S = 0.2
 STEP_DETERMINISTIC_TIME = 0.3
 # Tasks within this many minutes of a costly job's window are related.
 RELATED_MARGIN_MIN = 90
@@ -92,6 +93,7 @@ class NeighbourhoodSearch:
         self._rng = random.Random(params.seed)
         self._fails = [0] * problem.num_jobs
         self._free_task_budget = float(INITIAL_FREE_TASKS)
+        self._last_build_s = 0.0
         # Per resource: (start, task) of the tasks placed on it, sorted.
         self._usage: list[list[tuple[int, int]]] = [[] for _ in problem.resources]
         for task_idx in range(problem.num_tasks):
@@ -112,7 +114,9 @@ class NeighbourhoodSearch:
                 cancelled = True
                 break
             remaining_s = wall_deadline - time.perf_counter()
-            if remaining_s < 0.05:
+            # A step is worth starting only if it can build its model and
+            # still search a little before the deadline.
+            if remaining_s < 2 * self._last_build_s + MIN_STEP_SEARCH_S:
                 hit_wall = work_budget is not None
                 break
             if work_budget is not None and work >= work_budget:
@@ -155,10 +159,13 @@ class NeighbourhoodSearch:
     ) -> tuple[float, bool]:
         """Re-solve one neighbourhood; returns (work spent, improved)."""
         problem, params = self._problem, self._params
+        build_started = time.perf_counter()
         builder = TaskModelBuilder(
             problem, free_jobs, self._current, MAX_ALTERNATIVES, self._usage
         )
         task_model = builder.build()
+        self._last_build_s = time.perf_counter() - build_started
+        remaining_s -= self._last_build_s
         build_work = BUILD_WORK_PER_ALTERNATIVE * task_model.num_alternatives
 
         deterministic_time = None
@@ -171,7 +178,7 @@ class NeighbourhoodSearch:
         # the wall clock is left to the whole search's deadline.
         step_wall_s = remaining_s if work_budget is not None else STEP_TIME_LIMIT_S
         limits = RunLimits(
-            time_limit_s=min(step_wall_s, remaining_s),
+            time_limit_s=max(0.05, min(step_wall_s, remaining_s)),
             deterministic_time=deterministic_time,
             seed=(params.seed + iteration) % (2**31 - 1),
             num_workers=params.num_workers,
