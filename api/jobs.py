@@ -367,10 +367,15 @@ def run_plan_job(job_id: str, attempt: int) -> str:
         )
         return answer
     record = store.job(job_id)
-    request_json = store.request_json(record.plan_id) if record else None
-    if record is None or request_json is None:
-        logger.error("worker: job %s has no stored request", job_id)
+    if record is None:
+        logger.error("worker: job %s vanished after it started", job_id)
         return "missing"
+    request_json = store.request_json(record.plan_id)
+    if request_json is None:
+        logger.error("worker: job %s has no stored request", job_id)
+        return _finish(
+            context, record, JobStatus.failed, "request missing", None, Outcome()
+        )
     logger.info("worker: job %s attempt %d started", job_id, attempt)
 
     # Step 2: solve in a watched child process.
