@@ -89,3 +89,51 @@ def test_simulations_api_unknown_id_is_404_and_bad_scenario_422(
     refused = client.post("/v1/simulations", json=body, headers=keys["planner"])
     assert refused.status_code == 422
     assert "must stay below 1" in refused.text
+
+
+def test_simulations_api_runs_a_site_scenario(
+    client: TestClient, keys: dict[str, dict[str, str]], settings: ServiceSettings
+) -> None:
+    """A one-clerk, one-broker site: the worker compiles it and the result
+    holds the SLA attainment of its two express shipments."""
+    staff = [
+        {"id": "c1", "role": "clerk"},
+        {"id": "b1", "role": "broker", "licences": [{"jurisdiction": "HK"}]},
+    ]
+    scenario = {
+        "site": {"id": "tiny", "timezone": "UTC"},
+        "horizon": {"start_date": "2025-11-11", "days": 1},
+        "staff": staff,
+        "shift_templates": [
+            {"id": "all", "start_local": "00:00", "end_local": "24:00"}
+        ],
+        "doors": [{"id": "D1"}],
+        "roster": [
+            {
+                "person_id": p["id"],
+                "date": "2025-11-11",
+                "template_id": "all",
+                "post": p["role"],
+            }
+            for p in staff
+        ],  # fmt: skip
+        "shipments": [
+            {
+                "id": f"S{i}",
+                "priority": "express",
+                "in_warehouse": True,
+                "documents_ready_at": "2025-11-11T01:00:00+00:00",
+            }
+            for i in range(2)
+        ],  # fmt: skip
+    }
+    body = {"scenario": scenario, "replications": 3, "seed": 1, "batch_size": 2}
+    answer = client.post("/v1/simulations", json=body, headers=keys["planner"])
+    assert answer.status_code == 202, answer.text
+
+    _work(settings)
+
+    view = client.get(answer.json()["url"], headers=keys["planner"]).json()
+    assert view["status"] == "succeeded"
+    assert view["result"]["metrics"]["shipments"]["mean"] == 2.0
+    assert view["result"]["metrics"]["sla.express"]["mean"] == 1.0
