@@ -61,6 +61,7 @@ from solver.task import (
     evaluate,
     improve,
 )
+from solver.task.search import WORK_PER_SECOND
 
 logger = logging.getLogger(__name__)
 
@@ -292,7 +293,7 @@ def _search(
         expected_s = (
             limit_s - assembly_reserve_s(num_tasks) - GREEDY_S_PER_TASK * num_tasks
         )
-        work_budget = max(0.0, 0.6 * expected_s)
+        work_budget = max(0.0, WORK_PER_SECOND * expected_s)
 
     def progress(objective: int, bound: int | None, elapsed_s: float) -> None:
         if on_progress is not None:
