@@ -118,6 +118,9 @@ def submit_simulation(
                 "replications_done": 0,
                 "created_at": f"{time.time():.3f}",
                 "owner": principal.key_id,
+                "site_id": body.scenario.site.id,
+                "kind": body.scenario.kind,
+                "scenario_id": body.scenario.request_id or "",
             },
         )
         pipe.set(f"{key}:scenario", body.scenario.model_dump_json(), ex=ttl_s)
@@ -174,7 +177,11 @@ def read_simulation(
         reason=record.get("reason") or None,
     )
     if view.status == "succeeded":
-        view.result = _merged(redis, simulation_id, batches, int(record["seed"]))
+        result = _merged(redis, simulation_id, batches, int(record["seed"]))
+        result.site_id = record.get("site_id", "")
+        result.kind = record.get("kind", "site")
+        result.scenario_id = record.get("scenario_id") or None
+        view.result = result
     return view
 
 

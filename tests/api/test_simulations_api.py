@@ -135,5 +135,6 @@ def test_simulations_api_runs_a_site_scenario(
 
     view = client.get(answer.json()["url"], headers=keys["planner"]).json()
     assert view["status"] == "succeeded"
+    assert (view["result"]["site_id"], view["result"]["kind"]) == ("tiny", "site")
     assert view["result"]["metrics"]["shipments"]["mean"] == 2.0
     assert view["result"]["metrics"]["sla.express"]["mean"] == 1.0
