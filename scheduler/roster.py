@@ -65,9 +65,10 @@ OBJECTIVE_KEYS = (
     "stability",
 )
 
-# The greedy roster may use this share of the time limit (at most _GREEDY_MAX_S).
-_GREEDY_SHARE = 0.2
-_GREEDY_MAX_S = 10.0
+# The greedy roster may use this share of the time limit, at most _GREEDY_MAX_S:
+# it is only the hint and the fallback.
+_GREEDY_SHARE = 0.1
+_GREEDY_MAX_S = 5.0
 _WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -299,7 +300,7 @@ def _assemble(
         explanations=_explanations(understaffed, request.site.timezone),
         provenance=Provenance(
             solver="cp-sat",
-            solver_version=ortools.__version__,
+            solver_version=_ortools_version(),
             clearplan_version=_clearplan_version(),
             parameters={
                 "time_limit_s": settings.time_limit_s,
@@ -377,7 +378,8 @@ def _fixed_roster_plan(request: Request, started: float) -> Plan:
     else:
         rules = sorted({v.rule for v in report.violations})
         status = PlanStatus.infeasible
-        reason = f"the fixed roster breaks {', '.join(rules)}: {report.violations[0].message}"
+        first = report.violations[0].message
+        reason = f"the fixed roster breaks {', '.join(rules)}: {first}"
     understaffed = merge_shortfalls(report.coverage)
     plan = Plan(
         plan_id=f"roster-{uuid.uuid4().hex[:12]}",
@@ -397,7 +399,7 @@ def _fixed_roster_plan(request: Request, started: float) -> Plan:
         explanations=_explanations(understaffed, tz),
         provenance=Provenance(
             solver="fixed",
-            solver_version=ortools.__version__,
+            solver_version=_ortools_version(),
             clearplan_version=_clearplan_version(),
             seed=request.settings.seed,
             input_hash=input_hash(request),
@@ -463,7 +465,8 @@ def _explanations(understaffed: list[Shortfall], tz: str) -> list[Explanation]:
     """Each shortfall in a dispatcher's words: "Tue 14:00-17:00: 2 brokers short"."""
     explanations = []
     for gap in understaffed:
-        text = f"{_span_text(gap.start, gap.end, tz)}: {gap.missing} {_people(gap.skill, gap.missing)} short"
+        span = _span_text(gap.start, gap.end, tz)
+        text = f"{span}: {gap.missing} {_people(gap.skill, gap.missing)} short"
         explanations.append(
             Explanation(
                 kind="shortfall",
@@ -497,6 +500,10 @@ def _people(skill: str, count: int) -> str:
         return skill if count == 1 else f"{skill}s"
     noun = "person" if count == 1 else "people"
     return f"{noun} for {skill}"
+
+
+def _ortools_version() -> str:
+    return str(getattr(ortools, "__version__", "unknown"))
 
 
 def _clearplan_version() -> str:

@@ -14,19 +14,31 @@ every hard rule of each person:
    minimum (minutes, shortest runs of working days and days off) as a
    penalty far above any objective term, so repairs come first; a change
    is kept only when it lowers the score.
+3. *Re-plan a person*: a person whose minimum rules the moves could not
+   satisfy gets the best days the others leave them, found exactly by
+   CP-SAT on that person alone (the others' shifts fixed, their cover
+   counted); then the sweeps run again.
 
-What is left broken afterwards is a minimum rule the moves could not
-satisfy; the wrapper then reports the plan as failed, naming that rule.
+What is left broken afterwards is a minimum rule of a person that no
+roster of theirs can satisfy; the wrapper then reports the plan as
+failed, naming that rule.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import time
 from dataclasses import dataclass
 
-from solver.roster import RosterData
+from solver.roster import (
+    CoverNeed,
+    RequestWish,
+    RosterData,
+    SolveParams,
+    solve_roster,
+)
 from solver.roster.data import PersonRules
 
 logger = logging.getLogger(__name__)
@@ -93,6 +105,17 @@ def greedy_roster(
     for _ in range(max_sweeps):
         if out_of_time() or not state.sweep(rng, out_of_time):
             break
+    replanned = [
+        person_idx
+        for person_idx in range(data.num_people)
+        if state.short[person_idx] > 0
+        and not out_of_time()
+        and state.replan_person(person_idx, deterministic=time_limit_s is None)
+    ]
+    if replanned:
+        for _ in range(max_sweeps):
+            if out_of_time() or not state.sweep(rng, out_of_time):
+                break
     broken = state.broken_rules()
     logger.debug(
         "greedy roster: %d shifts, broken %s, %.2fs",
@@ -402,10 +425,8 @@ class _State:
             options = self.alternatives(person_idx, day_idx)[1:]
             if not options:
                 return None
-            changes[day_idx] = min(
-                options,
-                key=lambda c, d=day_idx: self._single_gain(person_idx, d, c),
-            )
+            gains = [self._single_gain(person_idx, day_idx, c) for c in options]
+            changes[day_idx] = options[gains.index(min(gains))]
         return changes
 
     def _single_gain(self, person_idx: int, day_idx: int, choice: Choice) -> int:
@@ -456,9 +477,12 @@ class _State:
         best: tuple[int, dict[int, Choice]] | None = None
         for length in range(2, longest + 1):
             for first in range(0, self.data.num_days - length + 1):
+                days_off: dict[int, Choice] = dict.fromkeys(
+                    range(first, first + length)
+                )
                 candidates = [
                     self._run_changes(person_idx, first, length),
-                    {d: None for d in range(first, first + length)},
+                    days_off,
                 ]
                 for changes in candidates:
                     if not changes:
@@ -473,6 +497,73 @@ class _State:
         if best is None:
             return False
         self.apply(person_idx, best[1])
+        return True
+
+    # ------------------------------------------------------------------
+    # Phase 3: re-plan one person exactly
+
+    def replan_person(self, person_idx: int, *, deterministic: bool) -> bool:
+        """Give a person the best roster of their own, the others fixed.
+
+        Returns whether the person's days changed.
+        """
+        data = self.data
+        own = [o for day in self.by_person_day[person_idx] for o in day]
+        if not own:
+            return False
+
+        # Cover as the others leave it: this person adds at most one to
+        # each requirement, so "persons still missing" prices that exactly.
+        planned_by_others = list(self.planned)
+        for choice in self.days[person_idx]:
+            if choice is not None:
+                for cover_idx in self.counted[choice[0]].get(choice[1], ()):
+                    planned_by_others[cover_idx] -= 1
+        covers = tuple(
+            CoverNeed(
+                cover.post_idx,
+                max(0, cover.persons - planned_by_others[idx]),
+                cover.weight_under,
+                cover.weight_over,
+            )
+            for idx, cover in enumerate(data.covers)
+        )
+        wishes = tuple(
+            RequestWish(0, w.day_idx, w.shift_type_idx, w.on, w.weight)
+            for w in data.wishes
+            if w.person_idx == person_idx
+        )
+        alone = RosterData(
+            num_days=data.num_days,
+            num_weeks=data.num_weeks,
+            num_shift_types=data.num_shift_types,
+            num_posts=data.num_posts,
+            people=(data.people[person_idx],),
+            options=tuple(
+                dataclasses.replace(data.options[o], person_idx=0) for o in own
+            ),
+            covers=covers,
+            wishes=wishes,
+            forbidden_successions=data.forbidden_successions,
+            weekends=data.weekends,
+            weights=dataclasses.replace(data.weights, fairness=0),
+        )
+        result = solve_roster(
+            alone,
+            SolveParams(
+                time_limit_s=1.0,
+                num_workers=1,
+                reproducible=deterministic,
+                use_lns=False,
+            ),
+        )
+        if not result.has_roster:
+            return False
+        new_days: dict[int, Choice] = dict.fromkeys(range(data.num_days))
+        for local_idx, post in result.chosen:
+            option_idx = own[local_idx]
+            new_days[data.options[option_idx].day_idx] = (option_idx, post)
+        self.apply(person_idx, new_days)
         return True
 
     # ------------------------------------------------------------------

@@ -287,9 +287,12 @@ class _Builder:
                 if overlap_minutes(real.start, real.end, item.start, item.end) > 0:
                     return False
         planned_at = self.request.settings.planned_at
-        if person.on_call is not None and planned_at is not None:
-            if minutes_between(planned_at, real.start) < person.on_call.notice_min:
-                return False
+        if (
+            person.on_call is not None
+            and planned_at is not None
+            and minutes_between(planned_at, real.start) < person.on_call.notice_min
+        ):
+            return False
         if history is not None and history.last_shift_end is not None:
             rest = minutes_between(history.last_shift_end, real.start)
             if rest < person.contract.min_rest_min:

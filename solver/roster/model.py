@@ -481,8 +481,10 @@ class RosterModel:
         keys = [k for k, _ in self._post_choices[option_idx]]
         return post_idx if post_idx in keys else keys[-1]
 
-    def decode(self, solver: cp_model.CpSolver) -> tuple[tuple[int, int], ...]:
-        """The chosen (option, post) pairs of the solver's current solution."""
+    def decode(
+        self, solver: cp_model.CpSolver | cp_model.CpSolverSolutionCallback
+    ) -> tuple[tuple[int, int], ...]:
+        """The chosen (option, post) pairs of a solver's (or callback's) solution."""
         chosen = []
         for option_idx, x in enumerate(self.shift_vars):
             if not solver.boolean_value(x):

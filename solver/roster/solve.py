@@ -1,21 +1,25 @@
-"""Solve a roster: CP-SAT on the whole model, then large-neighbourhood search.
+"""Solve a roster: CP-SAT on the whole model, and large-neighbourhood search.
 
-The search runs in three phases over one time budget:
+Two ways to spend the budget:
 
-1. CP-SAT on the whole model, hinted with the caller's roster, for a
-   quarter of the budget. It gives the first roster and the lower bound,
-   and ends the solve when it proves optimality.
-2. Large-neighbourhood search: keep most of the incumbent roster fixed
-   (all people but a few, or all days outside a window, or a few people
-   inside a window), let CP-SAT re-solve the rest, keep any roster at least
-   as good. Neighbourhoods grow when they are solved to optimality without
-   gain and shrink when the sub-solve runs out of time.
-3. CP-SAT on the whole model again, hinted with the incumbent, for the
-   rest of the budget: it may close the gap and prove optimality.
+- *Portfolio* (the default): on one core CP-SAT searches the whole model
+  for the whole budget, giving rosters and the lower bound; on the other
+  a large-neighbourhood search (LNS) keeps most of the best roster so far
+  fixed (all people but a few, or all days outside a window, or a few
+  people inside a window) and asks CP-SAT for a strictly better roster
+  over the rest. The two share the incumbent: each roster the full search
+  finds is offered to the LNS. Neighbourhoods grow when a sub-solve proves
+  there is nothing better in them and shrink when one runs out of time.
+- *Sequential* (reproducible mode, or a single worker): the full search
+  for a quarter of the budget, the LNS until 85 % of it, then the full
+  search again hinted with the incumbent. In reproducible mode every limit
+  is CP-SAT deterministic time, the search is interleaved and the
+  neighbourhoods come from a seeded generator, so the same data gives the
+  same roster.
 
-In reproducible mode every limit is CP-SAT deterministic time, the search
-is interleaved, and the neighbourhoods come from a seeded generator, so
-the same data gives the same roster.
+Measured on the Curtois & Qu instances (benchmarks/RESULTS.md): the full
+search alone finds good rosters on some instances and stalls on others,
+the LNS alone the reverse; the portfolio takes the better of both.
 """
 
 from __future__ import annotations
@@ -36,24 +40,21 @@ from solver.roster.result import RosterResult, RosterStatus, gap_of, roster_term
 
 logger = logging.getLogger(__name__)
 
-# Share of the budget for the first full solve, and the part kept for the
-# last one (phases 1 and 3 above).
-_TUNE = {
-    "first": 0.25,
-    "last": 0.15,
-    "sub_limit": 1.0,
-    "sub_workers": 0,
-    "sub_lin": -1,
-    "kinds": ("people", "days", "block"),
-    "size_div": 4,
-}
+# Sequential mode: share of the budget for the first full search, and the
+# share kept for the last one.
 _FIRST_SHARE = 0.25
 _LAST_SHARE = 0.15
-# Limit of one neighbourhood sub-solve, seconds (deterministic in
+# Limit of one neighbourhood sub-solve, seconds (deterministic time in
 # reproducible mode).
 _SUB_LIMIT_S = 1.0
-# Full-problem workers when only one or two are allowed.
+# Full-search workers on one or two cores. The default portfolio spends
+# them on weak-relaxation workers; the full linear relaxation (max_lp)
+# proves bounds within a few percent on the Curtois instances, and the
+# pseudo-cost worker on the same relaxation finds the good rosters.
 _FEW_CORE_SUBSOLVERS = ("max_lp", "pseudo_costs")
+_ONE_CORE_SUBSOLVER = "pseudo_costs"
+_SUB_SUBSOLVER = "pseudo_costs"
+_PORTFOLIO = True
 
 
 @dataclass
@@ -64,23 +65,20 @@ class _Incumbent:
     num_solutions: int = 0
 
 
-class _Progress(cp_model.CpSolverSolutionCallback):
-    """Reports each improving roster of a full solve to the caller."""
+class _Collector(cp_model.CpSolverSolutionCallback):
+    """Offers each roster of a full search to the search's incumbent."""
 
-    def __init__(self, params: SolveParams, started: float) -> None:
+    def __init__(self, search: _Search) -> None:
         super().__init__()
-        self._params = params
-        self._started = started
+        self._search = search
         self.count = 0
 
     def on_solution_callback(self) -> None:
         self.count += 1
-        if self._params.on_progress is not None:
-            self._params.on_progress(
-                round(self.objective_value),
-                math.ceil(self.best_objective_bound - 1e-6),
-                time.monotonic() - self._started,
-            )
+        bound = self.best_objective_bound
+        if math.isfinite(bound):
+            self._search.raise_bound(math.ceil(bound - 1e-6))
+        self._search.offer(self._search.builder.decode(self))
 
 
 def solve_roster(data: RosterData, params: SolveParams) -> RosterResult:
@@ -110,11 +108,18 @@ def solve_roster(data: RosterData, params: SolveParams) -> RosterResult:
         time.monotonic() - started,
     )
     search = _Search(builder, params, started)
-    return search.run()
+    if (
+        _PORTFOLIO
+        and params.use_lns
+        and not params.reproducible
+        and params.num_workers >= 2
+    ):
+        return search.run_portfolio()
+    return search.run_sequential()
 
 
 class _Search:
-    """The three phases of one solve, with their shared clock and incumbent."""
+    """One solve: its clock, its incumbent and its phases."""
 
     def __init__(self, builder: RosterModel, params: SolveParams, started: float):
         self.builder = builder
@@ -124,83 +129,131 @@ class _Search:
         self.spent = 0.0  # budget used: deterministic time when reproducible
         self.best = _Incumbent()
         self.infeasible = False
+        self.proved = False  # the full search ended with a proof
         self.rng = random.Random(params.seed)
+        self.lock = threading.Lock()
+        self.concurrent = False
+        # Options able to fill each requirement, for guided neighbourhoods.
+        self._takers: list[list[int]] = [[] for _ in self.data.covers]
+        for option_idx, option in enumerate(self.data.options):
+            for cover_idx in option.covers:
+                if self.data.covers[cover_idx].post_idx in option.posts:
+                    self._takers[cover_idx].append(option_idx)
 
     # ------------------------------------------------------------------
+    # The two ways
 
-    def run(self) -> RosterResult:
+    def run_sequential(self) -> RosterResult:
         budget = self.params.time_limit_s
-        first_share = _TUNE["first"] if self.params.use_lns else 1.0
-        self._full_solve(budget * first_share)
+        first_share = _FIRST_SHARE if self.params.use_lns else 1.0
+        self._full_solve(budget * first_share, self.params.num_workers)
         if self._finished():
             return self._result()
         if self.params.use_lns:
-            self._lns(until=budget * (1 - _TUNE["last"]))
+            self._lns(until=budget * (1 - _LAST_SHARE))
             if not self.params.stopped() and self._left() > 0.05:
                 self.builder.set_hint(self.best.chosen or ())
-                self._full_solve(self._left())
+                self._full_solve(self._left(), self.params.num_workers)
+        return self._result()
+
+    def run_portfolio(self) -> RosterResult:
+        """Full search on one thread, LNS on this one, until the budget ends."""
+        self.concurrent = True
+        full = threading.Thread(
+            target=self._full_solve,
+            args=(self.params.time_limit_s, self.params.num_workers - 1),
+            daemon=True,
+        )
+        full.start()
+        # The LNS needs a roster to start from. The full search may take
+        # long to find one, so the default portfolio (feasibility jump and
+        # local search) looks for a first one here meanwhile.
+        if self.best.chosen is None:
+            self._first_roster(_FIRST_SHARE * self.params.time_limit_s)
+        while self.best.chosen is None and full.is_alive():
+            full.join(0.02)
+        self._lns(until=self.params.time_limit_s, full_search=full)
+        full.join()
         return self._result()
 
     def _finished(self) -> bool:
-        if self.params.stopped() or self.infeasible:
+        if self.params.stopped() or self.infeasible or self.proved:
             return True
         if self.best.objective is None:
             return self._left() <= 0.05
         return self.best.bound == self.best.objective
 
     def _left(self) -> float:
+        return self.params.time_limit_s - self._used()
+
+    def _used(self) -> float:
         if self.params.reproducible:
-            return self.params.time_limit_s - self.spent
-        return self.params.time_limit_s - (time.monotonic() - self.started)
+            return self.spent
+        return time.monotonic() - self.started
 
     # ------------------------------------------------------------------
-    # Phases 1 and 3
+    # Full search
 
-    def _full_solve(self, limit_s: float) -> None:
-        solver = self._solver(limit_s)
-        progress = _Progress(self.params, self.started)
-        status = self._solve_watched(solver, self.builder.model, progress)
+    def _full_solve(self, limit_s: float, num_workers: int) -> None:
+        solver = self._solver(limit_s, num_workers)
+        collector = _Collector(self)
+        status = self._solve_watched(solver, self.builder.model, collector)
         self.spent += solver.deterministic_time if self.params.reproducible else 0.0
         logger.debug(
-            "roster full solve: %s in %.2fs",
+            "roster full search: %s in %.2fs",
             solver.status_name(status),
             solver.wall_time,
         )
         if status == cp_model.INFEASIBLE:
             self.infeasible = True
-            return
+        if status in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
+            self.proved = not self.params.stopped()
+        raw_bound = solver.best_objective_bound
+        if status != cp_model.INFEASIBLE and math.isfinite(raw_bound):
+            self.raise_bound(math.ceil(raw_bound - 1e-6))
+        with self.lock:
+            self.best.num_solutions += collector.count
+
+    def _first_roster(self, limit_s: float) -> None:
+        """Find any roster quickly with CP-SAT's default two-worker portfolio."""
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 2
+        solver.parameters.random_seed = self.params.seed
+        solver.parameters.max_time_in_seconds = max(0.01, limit_s)
+        solver.parameters.stop_after_first_solution = True
+        status = self._solve_watched(solver, self.builder.model, None)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            bound = math.ceil(solver.best_objective_bound - 1e-6)
-            self.best.bound = max(bound, self.best.bound or bound)
-            self.best.num_solutions += progress.count
-            self._offer(self.builder.decode(solver))
-        elif status == cp_model.UNKNOWN and self.best.objective is None:
-            raw_bound = solver.best_objective_bound
-            if math.isfinite(raw_bound):
-                self.best.bound = math.ceil(raw_bound - 1e-6)
+            self.offer(self.builder.decode(solver))
+        logger.debug(
+            "roster first roster: %s in %.2fs",
+            solver.status_name(status),
+            solver.wall_time,
+        )
 
     # ------------------------------------------------------------------
-    # Phase 2
+    # Large-neighbourhood search
 
-    def _lns(self, until: float) -> None:
+    def _lns(self, until: float, full_search: threading.Thread | None = None) -> None:
         """Re-solve neighbourhoods of the incumbent until `until` is spent."""
-        if self.best.chosen is None:
-            return
-        size = max(2, self.data.num_people // _TUNE["size_div"])
+        size = max(2, self.data.num_people // 4)
         window = max(3, self.data.num_days // 3)
         rounds = 0
         while not self.params.stopped() and self._used() < until:
+            if self.best.chosen is None or self.infeasible or self.proved:
+                break
+            if full_search is not None and not full_search.is_alive():
+                break
             if self.best.objective == self.best.bound:
                 break
-            kind = self.rng.choice(_TUNE["kinds"])
+            kind = self.rng.choice(("people", "days", "block"))
             free = self._neighbourhood(kind, size, window)
-            limit = min(_TUNE["sub_limit"], until - self._used())
+            limit = min(_SUB_LIMIT_S, until - self._used())
             if limit <= 0.05:
                 break
             solved_all, improved = self._sub_solve(free, limit)
             rounds += 1
-            # Adapt the size: grow after a fruitless proof, shrink after a
-            # sub-solve that ran out of time.
+            # Grow after a proof that a neighbourhood holds nothing better,
+            # shrink after a sub-solve that ran out of time.
             if solved_all and not improved:
                 size = min(self.data.num_people, size + 1)
                 window = min(self.data.num_days, window + 1)
@@ -209,38 +262,76 @@ class _Search:
                 window = max(2, window - 1)
         logger.debug("roster lns: %d rounds, objective %s", rounds, self.best.objective)
 
-    def _used(self) -> float:
-        if self.params.reproducible:
-            return self.spent
-        return time.monotonic() - self.started
-
     def _neighbourhood(self, kind: str, size: int, window: int) -> set[tuple[int, int]]:
-        """(person, day) cells left free in the next sub-solve."""
+        """(person, day) cells left free in the next sub-solve.
+
+        Half of the neighbourhoods are drawn around a requirement the
+        incumbent misses (weighted by what it costs): its days, and people
+        who could fill it; the other half uniformly.
+        """
         num_people, num_days = self.data.num_people, self.data.num_days
         people = list(range(num_people))
+        focus = self._missed_requirement() if self.rng.random() < 0.5 else None
+        if focus is None:
+            centre = self.rng.randrange(num_days)
+            pool = people
+        else:
+            takers = self._takers[focus]
+            centre = self.data.options[self.rng.choice(takers)].day_idx
+            pool = sorted({self.data.options[o].person_idx for o in takers})
         if kind == "people":
-            chosen = self.rng.sample(people, min(size, num_people))
+            chosen = self._some_people(pool, size)
             return {(p, d) for p in chosen for d in range(num_days)}
-        first = self.rng.randrange(0, max(1, num_days - window + 1))
+        first = max(0, min(num_days - window, centre - self.rng.randrange(window)))
         days = range(first, min(num_days, first + window))
         if kind == "days":
             return {(p, d) for p in people for d in days}
-        chosen = self.rng.sample(people, min(num_people, 2 * size))
+        chosen = self._some_people(pool, 2 * size)
         wide = range(max(0, first - window // 2), min(num_days, first + 2 * window))
         return {(p, d) for p in chosen for d in wide}
+
+    def _some_people(self, pool: list[int], count: int) -> list[int]:
+        """`count` people, from `pool` first and then from everyone."""
+        chosen = self.rng.sample(pool, min(count, len(pool)))
+        if len(chosen) < count:
+            rest = [p for p in range(self.data.num_people) if p not in set(chosen)]
+            chosen += self.rng.sample(rest, min(count - len(chosen), len(rest)))
+        return chosen
+
+    def _missed_requirement(self) -> int | None:
+        """A requirement the incumbent leaves short, drawn by its cost."""
+        with self.lock:
+            chosen = self.best.chosen or ()
+        planned = [0] * len(self.data.covers)
+        for option_idx, post_idx in chosen:
+            for cover_idx in self.data.options[option_idx].covers:
+                if self.data.covers[cover_idx].post_idx == post_idx:
+                    planned[cover_idx] += 1
+        weights = [
+            cover.weight_under * max(0, cover.persons - planned[idx])
+            if self._takers[idx]
+            else 0
+            for idx, cover in enumerate(self.data.covers)
+        ]
+        if not any(weights):
+            return None
+        return self.rng.choices(range(len(weights)), weights=weights)[0]
 
     def _sub_solve(
         self, free: set[tuple[int, int]], limit_s: float
     ) -> tuple[bool, bool]:
-        """Fix the incumbent outside `free`, solve; keep a roster as good.
+        """Fix the incumbent outside `free` and ask for a better roster.
 
-        Returns whether the sub-solve was solved to optimality and whether
-        the incumbent changed for the better.
+        Returns whether the sub-solve finished with a proof (the optimum of
+        the neighbourhood, or that it holds nothing better) and whether the
+        incumbent improved.
         """
-        assert self.best.chosen is not None and self.best.objective is not None
+        with self.lock:
+            assert self.best.chosen is not None and self.best.objective is not None
+            incumbent = self.best.objective
+            taken = {o for o, _ in self.best.chosen}
         sub = self.builder.model.clone()
         sub_vars = sub.proto.variables
-        taken = {o for o, _ in self.best.chosen}
         for option_idx, option in enumerate(self.data.options):
             if (option.person_idx, option.day_idx) in free:
                 continue
@@ -257,72 +348,71 @@ class _Search:
                 for index, coeff in zip(objective.vars, objective.coeffs, strict=True)
             )
             + round(objective.offset)
-            <= self.best.objective - 1
+            <= incumbent - 1
         )
-        solver = self._solver(limit_s, sub=True)
-        progress = _Progress(SolveParams(), self.started)  # no caller callback
-        status = self._solve_watched(solver, sub, progress)
+
+        workers = 1 if self.concurrent else self.params.num_workers
+        solver = self._solver(limit_s, workers, sub=True)
+        status = self._solve_watched(solver, sub, None)
         self.spent += solver.deterministic_time if self.params.reproducible else 0.0
         if status == cp_model.INFEASIBLE:
             return True, False
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return False, False
-        objective, improved = self._offer(self.builder.decode(solver))
+        objective_value, improved = self.offer(self.builder.decode(solver))
         logger.debug(
             "roster lns: %d cells free, %s, objective %d in %.2fs",
             len(free),
             solver.status_name(status),
-            objective,
+            objective_value,
             solver.wall_time,
         )
         return status == cp_model.OPTIMAL, improved
 
     # ------------------------------------------------------------------
-    # Shared machinery
+    # Shared incumbent and solver set-up
 
-    def _offer(self, chosen: tuple[tuple[int, int], ...]) -> tuple[int, bool]:
-        """Keep a roster at least as good as the incumbent.
+    def offer(self, chosen: tuple[tuple[int, int], ...]) -> tuple[int, bool]:
+        """Keep a roster better than the incumbent.
 
-        The objective is recomputed from the roster: a solution CP-SAT
-        reports before proving optimality may carry under- and over-cover
-        on one requirement at once, which only inflates its own value.
-        Returns the roster's objective and whether it improved.
+        The objective is recomputed from the roster: a roster CP-SAT reports
+        before proving optimality may carry under- and over-cover on one
+        requirement at once, which only inflates its own value. Returns the
+        roster's objective and whether it improved.
         """
         objective = sum(roster_terms(self.data, chosen).values())
-        if self.best.objective is not None and objective > self.best.objective:
-            return objective, False
-        improved = self.best.objective is None or objective < self.best.objective
-        self.best.chosen = chosen
-        self.best.objective = objective
-        if improved:
+        with self.lock:
+            if self.best.objective is not None and objective >= self.best.objective:
+                return objective, False
+            self.best.chosen = chosen
+            self.best.objective = objective
+            bound = self.best.bound if self.best.bound is not None else objective
+        if not self.concurrent:
+            # Hints live in the model; the concurrent full search reads it.
             self.builder.set_hint(chosen)
-            if self.params.on_progress is not None:
-                bound = self.best.bound if self.best.bound is not None else objective
-                self.params.on_progress(
-                    objective, bound, time.monotonic() - self.started
-                )
-        return objective, improved
+        if self.params.on_progress is not None:
+            self.params.on_progress(objective, bound, time.monotonic() - self.started)
+        return objective, True
 
-    def _solver(self, limit_s: float, sub: bool = False) -> cp_model.CpSolver:
+    def raise_bound(self, bound: int) -> None:
+        with self.lock:
+            if self.best.bound is None or bound > self.best.bound:
+                self.best.bound = bound
+
+    def _solver(
+        self, limit_s: float, num_workers: int, sub: bool = False
+    ) -> cp_model.CpSolver:
         solver = cp_model.CpSolver()
         parameters = solver.parameters
-        parameters.num_workers = self.params.num_workers
+        parameters.num_workers = num_workers
         parameters.random_seed = self.params.seed
-        if self.params.num_workers <= 2 and not (sub and _TUNE["sub_workers"]):
-            # On few cores the default portfolio spends them on weak-LP
-            # workers; the full linear relaxation (max_lp) proves bounds
-            # within a few percent on the Curtois instances and the
-            # pseudo-cost worker finds the good rosters (measured in
-            # benchmarks/RESULTS.md).
+        if num_workers <= 2:
             parameters.linearization_level = 2
-            parameters.subsolvers.extend(
-                _FEW_CORE_SUBSOLVERS[: self.params.num_workers]
-            )
-        if sub and _TUNE["sub_workers"]:
-            parameters.num_workers = _TUNE["sub_workers"]
-            if _TUNE["sub_workers"] == 1:
-                parameters.linearization_level = (
-                    _TUNE["sub_lin"] if _TUNE["sub_lin"] >= 0 else 1
+            if num_workers == 2:
+                parameters.subsolvers.extend(_FEW_CORE_SUBSOLVERS)
+            else:
+                parameters.subsolvers.append(
+                    _SUB_SUBSOLVER if sub else _ONE_CORE_SUBSOLVER
                 )
         if self.params.reproducible:
             parameters.interleave_search = True
@@ -339,12 +429,12 @@ class _Search:
         self,
         solver: cp_model.CpSolver,
         model: cp_model.CpModel,
-        progress: _Progress,
+        callback: cp_model.CpSolverSolutionCallback | None,
     ) -> cp_model.CpSolverStatus:
         """Solve while a watcher thread turns the stop flag into stop_search."""
         stop = self.params.stop
         if stop is None:
-            return solver.solve(model, progress)
+            return solver.solve(model, callback)
         done = threading.Event()
 
         def watch() -> None:
@@ -356,7 +446,7 @@ class _Search:
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         try:
-            return solver.solve(model, progress)
+            return solver.solve(model, callback)
         finally:
             done.set()
             watcher.join()
@@ -375,12 +465,6 @@ class _Search:
             return RosterResult(status=status, bound=best.bound, runtime_s=runtime_s)
         terms = roster_terms(self.data, best.chosen)
         objective = sum(terms.values())
-        if objective != best.objective:
-            logger.warning(
-                "roster: solver objective %d differs from recomputed %d",
-                best.objective,
-                objective,
-            )
         if self.params.stopped():
             status = RosterStatus.cancelled
         elif best.bound is not None and best.bound >= objective:

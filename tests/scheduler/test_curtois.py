@@ -14,7 +14,7 @@ from scheduler.curtois import (
     load_instance,
     parse_instance,
 )
-from scheduler.models import PlanStatus
+from scheduler.models import DateRange, PlanStatus
 from scheduler.roster import plan_roster
 from scheduler.validate_roster import validate_roster
 
@@ -60,8 +60,8 @@ def test_curtois_parse_maps_every_section():
     assert (a.contract.max_minutes_total, a.contract.min_minutes_total) == (1440, 0)
     assert (b.contract.max_consecutive_days, b.contract.max_working_weekends) == (2, 0)
     assert a.contract.min_rest_min == 0
-    assert [(d.first_date, d.last_date) for d in a.leave] == [
-        (date(2024, 1, 2), date(2024, 1, 2))
+    assert a.leave == [
+        DateRange(first_date=date(2024, 1, 2), last_date=date(2024, 1, 2))
     ]
     assert [(r.kind, r.template_id, r.weight) for r in b.shift_requests] == [
         ("on", "L", 2)
@@ -85,7 +85,7 @@ def test_curtois_tiny_instance_solves_to_its_hand_worked_optimum():
     # costs less than the missing E (100).
     assert plan.status == PlanStatus.optimal
     assert plan.objective.total == 50 + 3
-    assert sorted(s.id for s in plan.roster) == [
+    assert sorted(str(s.id) for s in plan.roster) == [
         "A:2024-01-01:E",
         "A:2024-01-03:E",
         "B:2024-01-01:L",

@@ -271,13 +271,13 @@ def test_roster_week_of_a_toronto_site_lands_monday_to_friday():
     ]
     request = request_of([clerk("c1")], [template], cover, start=first, days=7, tz=tz)
     plan = plan_roster(request)
-    starts = [s.start.astimezone(ZoneInfo(tz)) for s in plan.roster]
+    starts = [s.start.astimezone(ZoneInfo(tz)) for s in plan.roster if s.start]
     assert [(s.date().day, s.hour) for s in starts] == [(d, 8) for d in range(4, 9)]
     assert_validated(plan, request)
 
 
 def test_roster_shortfalls_merge_and_read_like_a_dispatcher():
-    """Two adjacent shortfalls of two brokers read "Tue 14:00-17:00: 2 brokers short"."""
+    """Adjacent shortfalls of two brokers read "Tue 14:00-17:00: 2 brokers short"."""
     tuesday = MONDAY + timedelta(days=1)
     cover = [
         need("broker", at(tuesday, 14), at(tuesday, 15, 30), 2),
@@ -418,7 +418,7 @@ def small_requests(draw) -> Request:
                 )
             )
     cover = []
-    for k in range(draw(st.integers(1, 5))):
+    for _ in range(draw(st.integers(1, 5))):
         day = first + timedelta(days=draw(st.integers(0, days - 1)))
         skill = draw(st.sampled_from(["clerk", "broker", "regime:import"]))
         if draw(st.booleans()):
@@ -462,3 +462,12 @@ def test_roster_every_plan_passes_the_validator(request):
         assert report.valid, [v.message for v in report.violations]
     else:
         assert plan.roster == [] and plan.status_reason
+
+
+def test_roster_unreachable_minimum_is_infeasible_with_a_reason():
+    """600 minutes asked of one 480-minute shift: infeasible, naming the rule."""
+    request = request_of([clerk("c1", min_minutes_total=600)], [DAY], [])
+    plan = plan_roster(request)
+    assert plan.status == PlanStatus.infeasible
+    assert "minutes_total" in plan.status_reason
+    assert plan.roster == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+from typing import Any
 
 import pytest
 
@@ -22,18 +23,20 @@ from solver.roster.result import gap_of, roster_terms
 DAY_MIN = 24 * 60
 
 
-def day_shift(person: int, day: int, covers: tuple[int, ...] = (), **kw) -> ShiftOption:
+def day_shift(
+    person: int, day: int, covers: tuple[int, ...] = (), **kw: Any
+) -> ShiftOption:
     """An 08:00-16:00 shift (480 minutes) on `day`, covering `covers`."""
-    fields = dict(
-        person_idx=person,
-        day_idx=day,
-        shift_type_idx=0,
-        start_min=day * DAY_MIN + 8 * 60,
-        end_min=day * DAY_MIN + 16 * 60,
-        regular_min=480,
-        worked_min=480,
-        covers=covers,
-    )
+    fields: dict[str, Any] = {
+        "person_idx": person,
+        "day_idx": day,
+        "shift_type_idx": 0,
+        "start_min": day * DAY_MIN + 8 * 60,
+        "end_min": day * DAY_MIN + 16 * 60,
+        "regular_min": 480,
+        "worked_min": 480,
+        "covers": covers,
+    }
     fields.update(kw)
     return ShiftOption(**fields)
 
