@@ -185,23 +185,23 @@ class TaskProblem:
         for task_idx, task in enumerate(self.tasks):
             for job_idx in task.jobs:
                 job_tasks[job_idx].append(task_idx)
-        object.__setattr__(self, "_preds", tuple(tuple(p) for p in preds))
-        object.__setattr__(self, "_succs", tuple(tuple(s) for s in succs))
-        object.__setattr__(self, "_job_tasks", tuple(tuple(t) for t in job_tasks))
+        object.__setattr__(self, "_preds", tuple(map(tuple, preds)))
+        object.__setattr__(self, "_succs", tuple(map(tuple, succs)))
+        object.__setattr__(self, "_job_tasks", tuple(map(tuple, job_tasks)))
 
     def _check_indices(self) -> None:
         num_resources = len(self.resources)
         if self.horizon_min < 1:
             raise ValueError("horizon_min must be >= 1")
         for group_idx, group in enumerate(self.groups):
-            if any(not 0 <= r < num_resources for r in group):
+            if group and (min(group) < 0 or max(group) >= num_resources):
                 raise ValueError(f"groups[{group_idx}] names an unknown resource")
         for task_idx, task in enumerate(self.tasks):
             if not 0 <= task.group < len(self.groups):
                 raise ValueError(f"tasks[{task_idx}].group is not a group index")
             if task.second_group >= len(self.groups):
                 raise ValueError(f"tasks[{task_idx}].second_group is not a group index")
-            if any(not 0 <= j < len(self.jobs) for j in task.jobs):
+            if min(task.jobs) < 0 or max(task.jobs) >= len(self.jobs):
                 raise ValueError(f"tasks[{task_idx}].jobs names an unknown job")
         for precedence in self.precedences:
             for task_idx in (precedence.pred, precedence.succ):
