@@ -31,8 +31,9 @@ measured the other readings against the published values (60 s or less,
   bound on Instance3 reaches 1002, above the published 1001;
 - a day off (and a working day) just before the horizon (history with
   both counts 0): Instance1 is proved optimal at 708, above its 607;
-- both ends exempt: Instance1 is proved optimal at 607 and Instance2
-  reaches 828, and no run has scored below a best-known value.
+- both ends exempt: Instances 1, 2 and 3 are proved optimal at exactly
+  their published values (607, 828, 1001), and no run has scored below a
+  best-known value.
 """
 
 from __future__ import annotations

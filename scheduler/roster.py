@@ -46,7 +46,7 @@ from scheduler.roster_greedy import GreedyRoster, greedy_roster
 from scheduler.roster_options import RosterProblem, build_problem
 from scheduler.shifts import instance
 from scheduler.sitetime import zone
-from scheduler.validate_roster import RosterReport, validate_roster
+from scheduler.validate_roster import validate_roster
 from solver.roster import RosterResult, RosterStatus, SolveParams, solve_roster
 from solver.roster.params import ProgressCallback
 from solver.roster.result import roster_terms
@@ -150,17 +150,28 @@ def plan_roster(
     )
 
     # Step 5: the plan, validated; the greedy roster if the solver's fails.
-    outcome = _choose(problem, greedy, result, stop)
+    outcome = _choose(problem, greedy, result)
     try:
-        plan, report = _assemble(request, problem, outcome, result)
-    except RosterPlanError:
+        plan = _assemble(request, problem, outcome, result)
+    except RosterPlanError as exc:
         logger.error(
             "roster: request %s: solver roster rejected, using the greedy one",
             request.request_id,
             exc_info=True,
         )
-        outcome = _greedy_outcome(problem, greedy, result, "solver roster rejected")
-        plan, report = _assemble(request, problem, outcome, result)
+        outcome = _greedy_outcome(greedy, result, "solver roster rejected")
+        try:
+            plan = _assemble(request, problem, outcome, result)
+        except RosterPlanError as again:
+            # Neither roster passes: say so rather than return a bad one.
+            logger.error(
+                "roster: request %s: greedy roster rejected too",
+                request.request_id,
+                exc_info=True,
+            )
+            reason = f"no roster passed the validator: {exc}; greedy: {again}"
+            failed = _Outcome((), PlanStatus.failed, reason, result.bound)
+            plan = _assemble(request, problem, failed, result)
     plan.timings = {
         "build_s": round(build_s, 3),
         "solve_s": round(solve_s, 3),
@@ -175,10 +186,7 @@ def plan_roster(
 
 
 def _choose(
-    problem: RosterProblem,
-    greedy: GreedyRoster,
-    result: RosterResult,
-    stop: threading.Event | None,
+    problem: RosterProblem, greedy: GreedyRoster, result: RosterResult
 ) -> _Outcome:
     if result.status == RosterStatus.infeasible:
         reason = "CP-SAT proved that the hard rules contradict each other"
@@ -186,9 +194,7 @@ def _choose(
             reason += f" (the greedy roster breaks {', '.join(greedy.broken_rules)})"
         return _Outcome((), PlanStatus.infeasible, reason, result.bound)
     if not result.has_roster:
-        return _greedy_outcome(
-            problem, greedy, result, "CP-SAT found no roster in time"
-        )
+        return _greedy_outcome(greedy, result, "CP-SAT found no roster in time")
 
     objective = result.objective or 0
     greedy_objective = sum(roster_terms(problem.data, greedy.chosen).values())
@@ -219,9 +225,7 @@ def _choose(
     )
 
 
-def _greedy_outcome(
-    problem: RosterProblem, greedy: GreedyRoster, result: RosterResult, why: str
-) -> _Outcome:
+def _greedy_outcome(greedy: GreedyRoster, result: RosterResult, why: str) -> _Outcome:
     if greedy.valid:
         status = (
             PlanStatus.cancelled
@@ -249,7 +253,7 @@ def _assemble(
     problem: RosterProblem,
     outcome: _Outcome,
     result: RosterResult,
-) -> tuple[Plan, RosterReport]:
+) -> Plan:
     """Build the plan of a chosen roster and check it with the validator."""
     roster = [_roster_shift(problem, o, k) for o, k in outcome.chosen]
     report = validate_roster(request, roster)
@@ -312,7 +316,7 @@ def _assemble(
             input_hash=input_hash(request),
         ),
     )
-    return plan, report
+    return plan
 
 
 def _roster_shift(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -471,3 +472,14 @@ def test_roster_unreachable_minimum_is_infeasible_with_a_reason():
     assert plan.status == PlanStatus.infeasible
     assert "minutes_total" in plan.status_reason
     assert plan.roster == []
+
+
+def test_roster_stop_before_the_search_returns_the_greedy_roster_cancelled():
+    """A stop flag already set gives a cancelled plan holding the greedy roster."""
+    stop = threading.Event()
+    stop.set()
+    request = call_in_request(10_000)
+    plan = plan_roster(request, stop=stop)
+    assert plan.status == PlanStatus.cancelled
+    assert plan.objective.total == 5000  # the greedy roster is already optimal
+    assert_validated(plan, request)
