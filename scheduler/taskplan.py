@@ -73,13 +73,15 @@ ProgressCallback = Callable[[int, int | None, float], None]
 # estimated from how long they took on this machine now: at 8,000
 # shipments (20,000 tasks) on the 2-core development machine, with other
 # jobs running, index and greedy took 4.7 s and the rest 7.5 s. The
-# per-task figure is the floor measured on an idle machine.
+# per-task figure is a floor, a third of that rate, for when the greedy
+# stage ran unusually fast.
 ASSEMBLY_PER_GREEDY_S = 1.7
 ASSEMBLY_S_PER_TASK = 1.2e-4
 ASSEMBLY_S_FIXED = 0.3
-# Seconds the index and the greedy plan take per task on an idle machine;
-# in reproducible mode the search budget is derived from this estimate,
-# not from the clock, so that it is the same on every run.
+# Seconds the index and the greedy plan take per task (about half the
+# loaded machine's rate); in reproducible mode the search budget is
+# derived from this estimate, not from the clock, so that it is the same
+# on every run.
 GREEDY_S_PER_TASK = 1.0e-4
 
 _STATUS_OF = {
