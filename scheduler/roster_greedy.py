@@ -27,6 +27,7 @@ failed, naming that rule.
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import logging
 import random
 import time
@@ -47,6 +48,8 @@ logger = logging.getLogger(__name__)
 _REPAIR_WEIGHT = 10**12
 # Days of shortfall on a shortest-run rule weigh like this many minutes.
 _DAY_UNITS = 600
+# Candidate shifts fully checked per requirement filled.
+_FILL_CHECKS = 8
 
 Choice = tuple[int, int] | None  # (option_idx, post_idx) or a day off
 
@@ -246,6 +249,7 @@ class _State:
         self.rules = [_Rules(data, person) for person in data.people]
         self.days: list[list[Choice]] = [[None] * data.num_days for _ in data.people]
         self.planned = [0] * len(data.covers)
+        self.cover_post = [cover.post_idx for cover in data.covers]
         self.counted = [self._counted_posts(o) for o in range(len(data.options))]
         self.wishes: dict[tuple[int, int], list[int]] = {}
         for idx, wish in enumerate(data.wishes):
@@ -255,10 +259,14 @@ class _State:
     def _counted_posts(self, option_idx: int) -> dict[int, list[int]]:
         """Per post worth choosing, the requirements it would count toward."""
         option = self.data.options[option_idx]
+        cover_post = self.cover_post
+        if len(option.posts) == 1:
+            # Most people hold one post: one pass, no grouping.
+            post = option.posts[0]
+            return {post: [r for r in option.covers if cover_post[r] == post]}
         counted: dict[int, list[int]] = {}
         for cover_idx in option.covers:
-            post = self.data.covers[cover_idx].post_idx
-            counted.setdefault(post, []).append(cover_idx)
+            counted.setdefault(cover_post[cover_idx], []).append(cover_idx)
         idle = [k for k in option.posts if k not in counted]
         result = {k: v for k, v in counted.items() if k in option.posts}
         if idle:
@@ -348,40 +356,74 @@ class _State:
     def fill(self, out_of_time: object) -> None:
         """Give the largest weighted gap its best shift until nothing helps."""
         assert callable(out_of_time)
-        takers: dict[int, list[tuple[int, int]]] = {}
+        takers: list[list[tuple[int, int]]] = [[] for _ in self.data.covers]
         for option_idx, posts in enumerate(self.counted):
             for post, cover_idxs in posts.items():
+                pair = (option_idx, post)
                 for cover_idx in cover_idxs:
-                    takers.setdefault(cover_idx, []).append((option_idx, post))
-        hopeless: set[int] = set()
-        while not out_of_time():
-            gaps = [
-                (cover.weight_under * (cover.persons - self.planned[idx]), idx)
-                for idx, cover in enumerate(self.data.covers)
-                if idx not in hopeless and self.planned[idx] < cover.persons
-            ]
-            if not gaps:
-                return
-            _, cover_idx = max(gaps)
-            if not self._fill_one(takers.get(cover_idx, [])):
-                hopeless.add(cover_idx)
+                    takers[cover_idx].append(pair)
+        # A max-heap of weighted gaps; entries go stale as shifts are added
+        # and are checked against the current gap when they come up.
+        heap = [(-self._gap(idx), idx) for idx in range(len(self.data.covers))]
+        heap = [entry for entry in heap if entry[0] < 0]
+        heapq.heapify(heap)
+        while heap and not out_of_time():
+            negative_gap, cover_idx = heapq.heappop(heap)
+            gap = self._gap(cover_idx)
+            if gap <= 0:
+                continue
+            if gap != -negative_gap:
+                heapq.heappush(heap, (-gap, cover_idx))
+                continue
+            if self._fill_one(takers[cover_idx]) and self._gap(cover_idx) > 0:
+                heapq.heappush(heap, (-self._gap(cover_idx), cover_idx))
+
+    def _gap(self, cover_idx: int) -> int:
+        cover = self.data.covers[cover_idx]
+        return cover.weight_under * max(0, cover.persons - self.planned[cover_idx])
 
     def _fill_one(self, candidates: list[tuple[int, int]]) -> bool:
+        """Give one requirement the best of its cheapest candidate shifts.
+
+        Candidates are ranked by their objective change alone (cover gained
+        against cost), which is cheap; the full check of the person's rules
+        runs only on the best few, so a large site fills in seconds.
+        """
         options = self.data.options
-        best: tuple[int, int, dict[int, Choice]] | None = None
+        # Shifts of one template instance on one post span the same
+        # requirements, whoever works them: price their cover once.
+        cover_gain: dict[tuple[int, int, int, int], int] = {}
+        ranked = []
         for option_idx, post in candidates:
             option = options[option_idx]
             if self.days[option.person_idx][option.day_idx] is not None:
                 continue
+            key = (option.day_idx, option.shift_type_idx, option.end_min, post)
+            gain = cover_gain.get(key)
+            if gain is None:
+                gain = cover_gain[key] = self._single_gain(
+                    option.person_idx, option.day_idx, (option_idx, post)
+                ) - self._choice_score(
+                    option.person_idx, option.day_idx, (option_idx, post)
+                )
+            choice = (option_idx, post)
+            own = self._choice_score(option.person_idx, option.day_idx, choice)
+            ranked.append((gain + own, option_idx, post))
+        ranked.sort()
+        best: tuple[int, int, dict[int, Choice]] | None = None
+        checked = 0
+        for gain, option_idx, post in ranked:
+            if gain >= 0 or checked >= _FILL_CHECKS:
+                break
+            option = options[option_idx]
             for changes in self._with_run(
                 option.person_idx, option.day_idx, (option_idx, post)
             ):
                 delta = self.delta(option.person_idx, changes)
-                if (
-                    delta is not None
-                    and delta < 0
-                    and (best is None or delta < best[0])
-                ):
+                if delta is None:
+                    continue
+                checked += 1
+                if delta < 0 and (best is None or delta < best[0]):
                     best = (delta, option.person_idx, changes)
         if best is None:
             return False

@@ -53,6 +53,8 @@ _LAST_SHARE = 0.15
 # Limit of one neighbourhood sub-solve, seconds (deterministic time in
 # reproducible mode).
 _SUB_LIMIT_S = 1.0
+# Limit of the check that the hint keeps every rule, seconds.
+_HINT_CHECK_S = 5.0
 # Full-search workers on one or two cores. The default portfolio spends
 # them on weak-relaxation workers; the full linear relaxation (max_lp)
 # proves bounds within a few percent on the Curtois instances, and the
@@ -143,6 +145,7 @@ class _Search:
     # The two ways
 
     def run_sequential(self) -> RosterResult:
+        self._adopt_hint()
         budget = self.params.time_limit_s
         first_share = _FIRST_SHARE if self.params.use_lns else 1.0
         self._full_solve(budget * first_share, self.params.num_workers)
@@ -157,10 +160,11 @@ class _Search:
 
     def run_portfolio(self) -> RosterResult:
         """Full search on one thread, LNS on this one, until the budget ends."""
+        self._adopt_hint()
         self.concurrent = True
         full = threading.Thread(
             target=self._full_solve,
-            args=(self.params.time_limit_s, self.params.num_workers - 1),
+            args=(self._left(), self.params.num_workers - 1),
             daemon=True,
         )
         full.start()
@@ -168,7 +172,9 @@ class _Search:
         # long to find one, so the default portfolio (feasibility jump and
         # local search) looks for a first one here meanwhile.
         if self.best.chosen is None:
-            self._first_roster(_FIRST_SHARE * self.params.time_limit_s)
+            self._first_roster(
+                min(_FIRST_SHARE * self.params.time_limit_s, self._left())
+            )
         while self.best.chosen is None and full.is_alive():
             full.join(0.02)
         self._lns(until=self.params.time_limit_s, full_search=full)
@@ -212,6 +218,30 @@ class _Search:
             self.raise_bound(math.ceil(raw_bound - 1e-6))
         with self.lock:
             self.best.num_solutions += collector.count
+
+    def _adopt_hint(self) -> None:
+        """Take the hint as the first incumbent when it keeps every rule.
+
+        On a large site the full search may not even reach the hinted
+        roster in time; checking it with every shift fixed takes a moment.
+        """
+        if self.params.hint is None:
+            return
+        chosen = {option_idx for option_idx, _ in self.params.hint}
+        check = self.builder.model.clone()
+        check_vars = check.proto.variables
+        for option_idx, x in enumerate(self.builder.shift_vars):
+            domain = check_vars[x.index].domain
+            value = 1 if option_idx in chosen else 0
+            domain[0] = value
+            domain[1] = value
+        limit_s = min(_HINT_CHECK_S, 0.1 * self.params.time_limit_s)
+        solver = self._solver(limit_s, self.params.num_workers)
+        status = self._solve_watched(solver, check, None)
+        self.spent += solver.deterministic_time if self.params.reproducible else 0.0
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            self.offer(self.builder.decode(solver))
+        logger.debug("roster hint: %s", solver.status_name(status))
 
     def _first_roster(self, limit_s: float) -> None:
         """Find any roster quickly with CP-SAT's default two-worker portfolio."""
