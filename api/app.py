@@ -32,7 +32,7 @@ from api.routes.plans import UnprocessableRequest
 from api.settings import ServiceSettings, load_settings
 from api.simulations_api import router as simulations_router
 from api.store import AsyncDockReader, connect_async
-from api.validation import RequestChecker
+from api.validation import CheckerUnavailable, RequestChecker
 from scheduler.errors import field_path
 from scheduler.models import SCHEMA_VERSION, EventBatch, Plan
 from scheduler.models import Request as PlanRequest
@@ -112,6 +112,14 @@ def _add_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": str(RETRY_AFTER_S)},
         )
 
+    async def checker_down(request: Request, exc: Exception) -> JSONResponse:
+        logger.warning("api: could not check a body for %s: %s", request.url.path, exc)
+        return JSONResponse(
+            {"detail": "the request could not be checked; retry shortly"},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+
     async def invalid_body(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, UnprocessableRequest)
         return _unprocessable(exc.problems)
@@ -128,6 +136,7 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(RedisConnectionError, redis_down)
     app.add_exception_handler(RedisTimeoutError, redis_down)
+    app.add_exception_handler(CheckerUnavailable, checker_down)
     app.add_exception_handler(UnprocessableRequest, invalid_body)
     app.add_exception_handler(RequestValidationError, invalid_parameters)
 

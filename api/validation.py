@@ -11,8 +11,10 @@ validates it again before solving.
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from fastapi.concurrency import run_in_threadpool
@@ -21,7 +23,14 @@ from pydantic import ValidationError
 from scheduler.errors import describe
 from scheduler.models import Request
 
+logger = logging.getLogger(__name__)
+
 LARGE_BODY_BYTES = 1024 * 1024
+
+
+class CheckerUnavailable(RuntimeError):
+    """The helper process died twice running on one body (out of memory,
+    killed); the caller should answer 503 and the client retry later."""
 
 
 @dataclass(frozen=True)
@@ -65,16 +74,45 @@ class RequestChecker:
         self._pool: ProcessPoolExecutor | None = None
 
     async def check(self, body: bytes) -> Checked:
+        """The body's summary or problems.
+
+        Raises
+        ------
+        CheckerUnavailable
+            The helper process died on this body, on a fresh helper too.
+        """
         if len(body) <= LARGE_BODY_BYTES:
             return await run_in_threadpool(check_request, body, self._job_memory_bytes)
+
+        # A helper that died (the OOM killer, a stray signal) breaks its
+        # pool for good; replace it, and give the body one more try.
+        loop = asyncio.get_running_loop()
+        for tries_left in (1, 0):
+            pool = self._helper()
+            try:
+                return await loop.run_in_executor(
+                    pool, check_request, body, self._job_memory_bytes
+                )
+            except BrokenProcessPool:
+                logger.warning(
+                    "api: the request checking process died; %s",
+                    "starting another" if tries_left else "giving up on this body",
+                )
+                self._discard(pool)
+        raise CheckerUnavailable("the request checking process died")
+
+    def _helper(self) -> ProcessPoolExecutor:
         if self._pool is None:
             # Spawned, not forked: the web process runs threads and a loop.
             context = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._pool, check_request, body, self._job_memory_bytes
-        )
+        return self._pool
+
+    def _discard(self, pool: ProcessPoolExecutor) -> None:
+        # Another request may already have replaced the broken pool.
+        if self._pool is pool:
+            self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         if self._pool is not None:

@@ -314,3 +314,49 @@ def test_service_resilience_driven_from_outside_survives_disconnect_and_sigterm(
         )
 
     assert wait_for(done, 30, 0.2) == "succeeded"
+
+
+def _large_valid_body(size_bytes: int) -> bytes:
+    """A valid request over the helper-process threshold: forecast rows."""
+    request = small_request("quick")
+    row = {
+        "start": "2025-11-11T08:00:00+08:00",
+        "end": "2025-11-11T09:00:00+08:00",
+        "shipments": 3.0,
+    }
+    request["forecast"] = [row] * (size_bytes // len(json.dumps(row)) + 1)
+    return json.dumps(request).encode()
+
+
+def test_service_resilience_large_body_checker_replaced_after_it_dies(
+    redis_url: str, processes: Processes, tmp_path: Path
+) -> None:
+    """The helper process that checks large bodies is killed (as the OOM
+    killer would): the next large request is still accepted, on a new
+    helper, instead of a 500 on every large request until a restart."""
+    settings = service_settings(redis_url)
+    token = create_key(Redis.from_url(redis_url), Role.dispatcher, [])[1]
+    headers = {"Authorization": f"Bearer {token}"}
+    server, base = serve(processes, settings, tmp_path / "serve.log")
+    body = _large_valid_body(3 * 1024 * 1024)
+
+    def helpers() -> list[psutil.Process]:
+        return [
+            child
+            for child in psutil.Process(server.pid).children(recursive=True)
+            if "spawn_main" in " ".join(child.cmdline())
+        ]
+
+    first = httpx.post(base + "/v1/plans", content=body, headers=headers, timeout=60)
+    assert first.status_code == 202, first.text[:300]
+    dead = helpers()
+    assert len(dead) == 1
+    dead[0].kill()
+    dead[0].wait(timeout=10)
+
+    second = httpx.post(base + "/v1/plans", content=body, headers=headers, timeout=60)
+    assert second.status_code == 202, second.text[:300]
+    assert [helper.pid for helper in helpers()] != [dead[0].pid]
+    assert "request checking process died; starting another" in (
+        (tmp_path / "serve.log").read_text()
+    )
