@@ -14,12 +14,12 @@ import hashlib
 import io
 import json
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from scheduler.dock import dates_touched, dock_schedule
 from scheduler.models import DockSlot, Plan
-from scheduler.sitetime import format_instant
+from scheduler.sitetime import zone
 
 FORMATS = {"json": "application/json", "csv": "text/csv; charset=utf-8"}
 CSV_COLUMNS = ["door_id", "load_id", "kind", "start", "end", "shipment_ids", "pallets"]
@@ -100,11 +100,17 @@ def _slot_row(slot: DockSlot, tz: str) -> dict[str, Any]:
         "door_id": slot.door_id,
         "load_id": slot.load_id,
         "kind": slot.kind.value,
-        "start": format_instant(slot.start, tz),
-        "end": format_instant(slot.end, tz),
+        "start": _instant(slot.start, tz),
+        "end": _instant(slot.end, tz),
         "shipment_ids": list(slot.shipment_ids),
         "pallets": slot.pallets,
     }
+
+
+def _instant(instant: datetime, tz: str) -> str:
+    """RFC 3339 in the site's offset; RFC 3339 requires the seconds, which
+    strict parsers (Go's time.RFC3339, for one) insist on."""
+    return instant.astimezone(zone(tz)).isoformat(timespec="seconds")
 
 
 def choose_format(accept: str | None) -> str | None:

@@ -59,6 +59,7 @@ class MetricsMiddleware:
         self.app = app
         self.metrics = metrics
         self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._templates: dict[Any, str] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -75,13 +76,40 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = self._template(scope)
             counter, histogram = self._children(
                 template, scope["method"], status["code"]
             )
             counter.inc()
             histogram.observe(time.perf_counter() - started)
+
+    def _template(self, scope: Scope) -> str:
+        """The route template a request matched, or "unmatched".
+
+        FastAPI names its own routes in the scope; a plain Starlette route
+        (the dock schedule, the OpenAPI document) leaves only its endpoint,
+        whose template is looked up in the app's routes once.
+        """
+        path = getattr(scope.get("route"), "path", None)
+        if path:
+            return str(path)
+        endpoint = scope.get("endpoint")
+        if endpoint is None:
+            return "unmatched"
+        template = self._templates.get(endpoint)
+        if template is None:
+            routes = getattr(scope.get("app"), "routes", [])
+            template = next(
+                (
+                    str(route.path)
+                    for route in routes
+                    if getattr(route, "endpoint", None) == endpoint
+                    and getattr(route, "path", None)
+                ),
+                "unmatched",
+            )
+            self._templates[endpoint] = template
+        return template
 
     def _children(self, template: str, method: str, status: int) -> tuple[Any, Any]:
         """The labelled series of a request, looked up once per label set."""

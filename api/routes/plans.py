@@ -56,6 +56,7 @@ class UnprocessableRequest(ValueError):
     responses={
         409: {"model": Problem, "description": "Idempotency-Key reused"},
         413: {"model": Problem, "description": "body over the size limit"},
+        415: {"model": Problem, "description": "a body that is not JSON"},
         422: {"model": Problem, "description": "invalid request"},
         503: {"model": Problem, "description": "Redis is down or may evict"},
     },
@@ -70,6 +71,7 @@ async def post_plan(
     ] = None,
 ) -> JSONResponse:
     """Store the request and queue its solve; a worker does the solving."""
+    require_json(http_request)
     problem = await services.readiness.problem()
     if problem is not None:
         raise HTTPException(503, f"not accepting jobs: {problem}")
@@ -103,6 +105,19 @@ async def post_plan(
     return JSONResponse(
         answer, status_code=202, headers={"Location": answer["job_url"]}
     )
+
+
+def require_json(request: Request) -> None:
+    """415 for a body declared as anything but JSON (no Content-Type is
+    read as JSON)."""
+    declared = request.headers.get("content-type")
+    if declared is None:
+        return
+    media = declared.partition(";")[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise HTTPException(
+            415, f"Content-Type: must be application/json, not '{media}'"
+        )
 
 
 @router.get(

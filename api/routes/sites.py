@@ -11,6 +11,7 @@ one-round-trip read that each web process reuses for `dock_cache_s`.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -28,6 +29,8 @@ router = APIRouter(prefix="/v1/sites", tags=["sites"])
 DOCK_SCHEDULE_PATH = "/v1/sites/{site_id}/dock-schedule"
 
 READERS = frozenset({Role.dispatcher, Role.planner, Role.warehouse})
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 _DOCUMENTED: dict[str, Any] = {
     "security": [{"HTTPBearer": []}],
@@ -78,10 +81,10 @@ _DOCUMENTED: dict[str, Any] = {
 async def dock_schedule(request: Request) -> Response:
     """JSON or CSV by `Accept`; `ETag`, and 304 while unchanged."""
     site_id: str = request.path_params["site_id"]
-    day = _local_date(request.query_params.get("date"))
     principal = await authorize(request, READERS)
     if not principal.may_read_site(site_id):
         raise HTTPException(403, f"this key may not read site '{site_id}'")
+    day = _local_date(request.query_params.get("date"))
     fmt = dock_documents.choose_format(request.headers.get("accept"))
     if fmt is None:
         raise HTTPException(406, "Accept must allow application/json or text/csv")
@@ -112,7 +115,10 @@ async def dock_schedule(request: Request) -> Response:
 
 def _local_date(text: str | None) -> date:
     """The `date` query parameter, or 422 naming it."""
+    # fromisoformat alone also takes 20251111 and 2025-W46-2.
     try:
+        if not _ISO_DATE.fullmatch(text or ""):
+            raise ValueError(text)
         return date.fromisoformat(text or "")
     except ValueError as exc:
         raise UnprocessableRequest(

@@ -81,8 +81,8 @@ def test_service_flow_post_poll_publish_dock_schedule(
     assert first.headers["content-type"] == "application/json"
     slots = first.json()["slots"]
     assert [(s["door_id"], s["load_id"], s["start"], s["end"]) for s in slots] == [
-        ("D1", "L1", "2025-11-11T10:00+08:00", "2025-11-11T11:00+08:00"),
-        ("D2", "L2", "2025-11-11T23:30+08:00", "2025-11-12T00:30+08:00"),
+        ("D1", "L1", "2025-11-11T10:00:00+08:00", "2025-11-11T11:00:00+08:00"),
+        ("D2", "L2", "2025-11-11T23:30:00+08:00", "2025-11-12T00:30:00+08:00"),
     ]
     assert slots[1]["shipment_ids"] == ["S2"] and slots[1]["pallets"] == 2
     second_day = client.get(url, params={"date": "2025-11-12"}, headers=warehouse)
@@ -113,7 +113,7 @@ def test_service_flow_post_poll_publish_dock_schedule(
     assert as_csv.headers["content-type"].startswith("text/csv")
     assert as_csv.text.splitlines() == [
         "door_id,load_id,kind,start,end,shipment_ids,pallets",
-        "D2,L2,unload,2025-11-11T23:30+08:00,2025-11-12T00:30+08:00,S2,2",
+        "D2,L2,unload,2025-11-11T23:30:00+08:00,2025-11-12T00:30:00+08:00,S2,2",
     ]
     assert as_csv.headers["etag"] != second_day.headers["etag"]
 
@@ -198,6 +198,49 @@ def test_service_flow_invalid_request_names_the_field(
     assert bad_date.json()["errors"][0].startswith("date:")
 
 
+def test_service_flow_body_not_declared_json_is_415(
+    client: TestClient, keys: dict[str, dict[str, str]]
+) -> None:
+    """A body sent as text or a form is refused with 415 naming the header;
+    JSON with a charset, a +json type or no Content-Type at all is read."""
+    body = json.dumps(small_request())
+    for declared in ("text/plain", "application/x-www-form-urlencoded"):
+        refused = client.post(
+            "/v1/plans",
+            content=body,
+            headers={**keys["dispatcher"], "Content-Type": declared},
+        )
+        assert refused.status_code == 415
+        assert refused.json()["detail"] == (
+            f"Content-Type: must be application/json, not '{declared}'"
+        )
+    for accepted in ("application/json; charset=utf-8", "application/ld+json", None):
+        headers = dict(keys["dispatcher"])
+        if accepted is not None:
+            headers["Content-Type"] = accepted
+        assert client.post("/v1/plans", content=body, headers=headers).status_code == (
+            202
+        )
+
+
+def test_service_flow_dock_schedule_checks_the_key_before_the_date(
+    client: TestClient, keys: dict[str, dict[str, str]]
+) -> None:
+    """Without a key a bad date is 401, with another site's key 403; with
+    the site's key only a YYYY-MM-DD date is read (not 20251111 or
+    2025-W46-2, which Python's ISO parser would take)."""
+    url = f"/v1/sites/{SITE}/dock-schedule"
+    assert client.get(url, params={"date": "bad"}).status_code == 401
+    other = client.get(url, params={"date": "bad"}, headers=keys["warehouse_other"])
+    assert other.status_code == 403
+    for text in ("20251111", "2025-W46-2", "2025-11-1", "2025-11-31"):
+        refused = client.get(url, params={"date": text}, headers=keys["warehouse"])
+        assert refused.status_code == 422
+        assert refused.json()["errors"] == [
+            f"date: '{text}' is not a local date YYYY-MM-DD"
+        ]
+
+
 def test_service_flow_unknown_ids_are_404(
     client: TestClient, keys: dict[str, dict[str, str]]
 ) -> None:
@@ -259,3 +302,32 @@ def test_service_flow_jobs_filter_by_status_and_metrics(
     assert 'clearplan_jobs{status="queued"} 1.0' in metrics.text
     posted = 'method="POST",route="/v1/plans",status="202"'
     assert f"clearplan_http_requests_total{{{posted}}} 2.0" in metrics.text
+
+
+def test_service_flow_metrics_name_the_dock_schedule_route(
+    client: TestClient, keys: dict[str, dict[str, str]], settings: ServiceSettings
+) -> None:
+    """Dock-schedule polls (a plain Starlette route) are counted under their
+    route template, not as "unmatched"; an unknown path still is."""
+    submitted = post_plan(client, keys["dispatcher"], "quick")
+    finish_with_double(settings, submitted["job_id"])
+    _publish_and_read(client, keys, submitted["plan_id"])
+    url = f"/v1/sites/{SITE}/dock-schedule"
+    warehouse = keys["warehouse"]
+    first = client.get(url, params={"date": "2025-11-11"}, headers=warehouse)
+    etag = first.headers["etag"]
+    for _ in range(2):
+        again = client.get(
+            url,
+            params={"date": "2025-11-11"},
+            headers={**warehouse, "If-None-Match": etag},
+        )
+        assert again.status_code == 304
+    assert client.get("/no/such/path").status_code == 404
+
+    text = client.get("/metrics", headers=keys["admin"]).text
+    dock = 'method="GET",route="/v1/sites/{site_id}/dock-schedule"'
+    assert f'clearplan_http_requests_total{{{dock},status="200"}} 1.0' in text
+    assert f'clearplan_http_requests_total{{{dock},status="304"}} 2.0' in text
+    unmatched = 'method="GET",route="unmatched",status="404"'
+    assert f"clearplan_http_requests_total{{{unmatched}}} 1.0" in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 import pytest
@@ -76,8 +77,29 @@ def test_dock_documents_slot_over_midnight_is_on_both_dates() -> None:
         for part in ("body", "etag")
     )
     body = fields["2025-11-12|json|body"]
-    assert json.loads(body)["slots"][0]["start"] == "2025-11-11T23:30+08:00"
+    assert json.loads(body)["slots"][0]["start"] == "2025-11-11T23:30:00+08:00"
     assert fields["2025-11-12|json|etag"] == etag_of(body)
+
+
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)")
+
+
+def test_dock_documents_instants_are_rfc3339_with_seconds() -> None:
+    """Every slot window, in JSON and in CSV, is an RFC 3339 instant with
+    its seconds (a strict parser refuses 2025-11-11T23:30+08:00)."""
+    plan = make_plan(Request.model_validate(small_request()), PlanStatus.optimal, 1, 1)
+    fields = documents(plan)
+    instants = [
+        slot[edge]
+        for day in ("2025-11-11", "2025-11-12")
+        for slot in json.loads(fields[f"{day}|json|body"])["slots"]
+        for edge in ("start", "end")
+    ]
+    for day in ("2025-11-11", "2025-11-12"):
+        rows = fields[f"{day}|csv|body"].decode().splitlines()[1:]
+        instants += [cell for row in rows for cell in row.split(",")[3:5]]
+    assert len(instants) == 12
+    assert [text for text in instants if not RFC3339.fullmatch(text)] == []
 
 
 def test_settle_cancelled_never_says_optimal_without_proof() -> None:
