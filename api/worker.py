@@ -5,16 +5,25 @@ against the one Redis: each takes one job at a time, forks a process per
 job (RQ's work horse) which forks the capped solve process
 (`api.supervisor`). Between jobs, and every heartbeat while supervising
 one, a worker looks for running jobs whose worker went silent and queues
-them again (`api.jobs.reap_lost_jobs`).
+them again (`api.jobs.reap_lost_jobs`). A Redis outage while a job runs
+makes RQ quit; the worker then waits for that job and for Redis, and
+starts over, so restarting Redis needs no worker restart.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import os
+import signal
 import sys
+import time
 
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Worker
 from rq.utils import now
 
@@ -27,6 +36,13 @@ logger = logging.getLogger(__name__)
 
 # RQ's own registry cleaning is slower work; the reaper runs every heartbeat.
 RQ_MAINTENANCE_S = 60.0
+
+# RQ quits when Redis fails while it watches a job; the worker then waits
+# this long for Redis to answer again and starts over. Past that (or after
+# this many outages) it exits with code 1 for its process manager.
+REDIS_OUTAGE_S = 3600.0
+REDIS_RETRY_S = 1.0
+MAX_REDIS_RESTARTS = 1000
 
 
 class PlanWorker(Worker):
@@ -96,8 +112,63 @@ def run_worker(
         settings.queue_name,
         settings.worker_lost_bound_s,
     )
-    worker.work(burst=burst, logging_level="INFO")
-    return 0
+    for _ in range(MAX_REDIS_RESTARTS):
+        try:
+            worker.work(burst=burst, logging_level="INFO")
+            return 0
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            if getattr(worker, "_stop_requested", False):
+                return 0
+            logger.warning(
+                "worker %s: lost Redis while working (%s); starting again "
+                "once it answers",
+                worker.name,
+                exc,
+            )
+        if not _outlast_outage(worker, context.store.redis):
+            logger.error(
+                "worker %s: Redis did not answer for %.0f s; stopping",
+                worker.name,
+                REDIS_OUTAGE_S,
+            )
+            return 1
+        worker = build_worker(context, name)
+        logger.info("worker %s: started again after a Redis outage", worker.name)
+    logger.error("worker: Redis failed %d times; stopping", MAX_REDIS_RESTARTS)
+    return 1
+
+
+def _outlast_outage(worker: PlanWorker, redis: Redis) -> bool:
+    """Wait for the job in hand to end and for Redis to answer; whether it
+    did within `REDIS_OUTAGE_S`."""
+    # RQ's signal handlers need Redis; meanwhile a stop signal just ends
+    # the process (a job in hand carries on in its own process group).
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    # Step 1: one job at a time. The work horse keeps solving through the
+    # outage and records its result when Redis is back; its own job
+    # timeout bounds this wait.
+    if worker.horse_pid:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(worker.horse_pid, 0)
+
+    # Step 2: wait for Redis, then do what RQ's teardown could not: mark
+    # the old worker dead (so the new one may take its name) and stop its
+    # command listener.
+    deadline = time.monotonic() + REDIS_OUTAGE_S
+    while time.monotonic() < deadline:
+        try:
+            redis.ping()
+        except RedisError:
+            time.sleep(REDIS_RETRY_S)
+            continue
+        with contextlib.suppress(RedisError):
+            worker.register_death()
+        with contextlib.suppress(RedisError):
+            worker.unsubscribe()
+        return True
+    return False
 
 
 def main(burst: bool = False, name: str | None = None) -> int:

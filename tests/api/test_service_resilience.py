@@ -360,3 +360,59 @@ def test_service_resilience_large_body_checker_replaced_after_it_dies(
     assert "request checking process died; starting another" in (
         (tmp_path / "serve.log").read_text()
     )
+
+
+def test_service_resilience_worker_outlives_redis_restart_mid_job(
+    tmp_path: Path, processes: Processes
+) -> None:
+    """Redis stopped for 5 s while a worker solves, then started again: the
+    worker process stays up, the job ends succeeded, and the next job is
+    solved too (RQ alone quits on the failed heartbeat and needs a restart)."""
+    redis_server = start_redis(tmp_path)
+    try:
+        settings = service_settings(
+            f"redis://127.0.0.1:{redis_server.port}/0", worker_heartbeat_s=3.0
+        )
+        token = create_key(Redis.from_url(settings.redis_url), Role.dispatcher, [])[1]
+        headers = {"Authorization": f"Bearer {token}"}
+        worker = processes.worker(settings, tmp_path / "worker.log")
+        with TestClient(create_app(settings)) as client:
+            body = json.dumps(small_request("sleep:12", time_limit_s=30))
+            job_id = client.post("/v1/plans", content=body, headers=headers).json()[
+                "job_id"
+            ]
+
+            def job() -> dict[str, Any]:
+                answer: dict[str, Any] = client.get(
+                    f"/v1/jobs/{job_id}", headers=headers
+                ).json()
+                return answer
+
+            wait_for(lambda: job()["best_objective"] is not None, 30, 0.1)
+
+            redis_server.stop()
+            time.sleep(5)
+            redis_server.start()
+
+            finished = wait_for(
+                lambda: (answer := job())["status"] != "running" and answer, 40, 0.2
+            )
+            assert finished["status"] == "succeeded"
+            assert worker.poll() is None
+            again = client.post(
+                "/v1/plans", content=json.dumps(small_request("quick")), headers=headers
+            ).json()["job_id"]
+            wait_for(
+                lambda: (
+                    client.get(f"/v1/jobs/{again}", headers=headers).json()["status"]
+                    == "succeeded"
+                ),
+                30,
+                0.2,
+            )
+        assert worker.poll() is None
+        log = (tmp_path / "worker.log").read_text()
+        assert "lost Redis while working" in log
+        assert "started again after a Redis outage" in log
+    finally:
+        redis_server.stop()
