@@ -827,6 +827,20 @@ class Provenance(Model):
     fingerprint: str = ""
 
 
+class PatchOp(Model):
+    """One operation of a re-plan's diff, applied to the parent's tasks.
+
+    `move` changes a task's times only; `reassign` changes its person or
+    door (its times may change too); `add` adds a task; `drop` removes one.
+    `task` is the task as it is after the operation (none for `drop`).
+    """
+
+    op: Literal["move", "reassign", "add", "drop"]
+    task_id: str
+    reason: str = Field(min_length=1)
+    task: Task | None = None
+
+
 class Plan(Model):
     """A shift plan and/or task plan, with everything needed to trust it."""
 
@@ -851,6 +865,18 @@ class Plan(Model):
     explanations: list[Explanation] = Field(default_factory=list)
     provenance: Provenance
     timings: dict[str, float] = Field(default_factory=dict)
+    diff: list[PatchOp] | None = Field(
+        default=None, description="a revision: the patch from its parent's tasks"
+    )
+    pinned_task_ids: list[str] = Field(
+        default_factory=list, description="tasks the dispatcher pinned"
+    )
+    replanned_at: Instant | None = Field(
+        default=None, description="a revision: the time T it was re-planned at"
+    )
+    events: list[Event] = Field(
+        default_factory=list, description="a revision: the events it applied"
+    )
 
 
 # --------------------------------------------------------------------------
