@@ -84,7 +84,9 @@ class _Collector(cp_model.CpSolverSolutionCallback):
         bound = self.best_objective_bound
         if math.isfinite(bound):
             self._search.raise_bound(math.ceil(bound - 1e-6))
-        self._search.offer(self._search.builder.decode(self))
+        objective, improved = self._search.offer(self._search.builder.decode(self))
+        if improved:
+            logger.debug("roster full search: objective %d", objective)
 
 
 def solve_roster(data: RosterData, params: SolveParams) -> RosterResult:
