@@ -76,7 +76,24 @@ LocalClock = Annotated[
     BeforeValidator(_check_hhmm),
     Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"),
 ]
-Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\s:]+$")]
+# Ids appear in task ids ("{shipment_id}:{kind}") and in URL paths, so they
+# hold no colon, slash or white space.
+_ID_RE = re.compile(r"^[^\s:/]{1,128}$")
+
+
+def _check_id(value: Any) -> Any:
+    if not isinstance(value, str) or not _ID_RE.match(value):
+        raise ValueError(
+            "must be an id of 1 to 128 characters without spaces, ':' or '/'"
+        )
+    return value
+
+
+Identifier = Annotated[
+    str,
+    BeforeValidator(_check_id),
+    Field(min_length=1, max_length=128, pattern=r"^[^\s:/]+$"),
+]
 Weight = Annotated[int, Field(ge=0, le=MAX_WEIGHT)]
 Minutes = Annotated[int, Field(ge=0, le=60 * 24 * 62)]
 Cents = Annotated[int, Field(ge=0, le=10**9)]

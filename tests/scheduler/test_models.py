@@ -168,3 +168,12 @@ def test_plan_schema_has_every_contract_field() -> None:
         "provenance",
         "timings",
     } <= fields
+
+
+def test_site_id_with_slash_is_refused() -> None:
+    """Tests that an id cannot hold a slash, which no URL path could carry."""
+    data = _request()
+    data["site"]["id"] = "a/b"
+    assert _errors(data) == [
+        "site.id: must be an id of 1 to 128 characters without spaces, ':' or '/'"
+    ]
