@@ -31,12 +31,15 @@ class SolveParams:
         ``(option_idx, post_idx)`` pairs of a roster to start from (the
         greedy roster), in the form of `RosterResult.chosen`.
     on_progress
-        Called with (objective, bound, elapsed_s) on each improving roster.
+        Called with (objective, bound, elapsed_s) on each improving roster;
+        it may be called from a solver thread, so it must be quick and
+        thread-safe.
     stop
         When set, the search ends early and the result is ``cancelled``.
     use_lns
-        Whether to run the large-neighbourhood search after the first full
-        solve when that solve does not prove optimality.
+        Whether to run the large-neighbourhood search beside (or, in
+        reproducible mode, after) the full CP-SAT search; without it the
+        full search has the whole budget.
     """
 
     time_limit_s: float = 30.0
