@@ -32,7 +32,8 @@ from scheduler.report_charts import CoverStep, cover_steps, door_gantt, people_g
 
 SHORT_TEXT = "16:00-20:00: 1 broker short; 1 shipment late because of it"
 UNSCHEDULED_TEXT = "1 shipment unscheduled: no broker licensed for pharma on shift"
-INJECTED = "<script>alert(1)</script>"
+# Ids hold no slash, so the injected tag opens a script without closing it.
+INJECTED = "<script>alert(1)<script>"
 
 
 def _at(day: int, clock: str) -> datetime:
