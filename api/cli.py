@@ -259,6 +259,10 @@ def validate(
         list[Path], typer.Argument(metavar="[REQUEST] PLAN", help="files to check")
     ],
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    previous: Annotated[
+        Path | None,
+        typer.Option("--previous", help="the parent revision of a re-plan"),
+    ] = None,
 ) -> None:
     """Check a plan with the independent validator; exit 0 only when valid."""
     from api.validate_cmd import run_validate
@@ -266,7 +270,7 @@ def validate(
     if len(paths) not in (1, 2):
         raise _fail(["validate: give PLAN, or REQUEST and PLAN"])
     request_path = paths[0] if len(paths) == 2 else None
-    raise typer.Exit(run_validate(request_path, paths[-1], as_json))
+    raise typer.Exit(run_validate(request_path, paths[-1], as_json, previous))
 
 
 @bench_app.command("roster")
@@ -428,3 +432,41 @@ def sweep(
         raise _fail([str(exc)]) from exc
     for line in lines:
         err.print(line, highlight=False, markup=False)
+
+
+@app.command()
+def replan(
+    plan_path: Annotated[Path, typer.Argument(metavar="PLAN")],
+    events_path: Annotated[Path, typer.Argument(metavar="EVENTS")],
+    at: Annotated[str, typer.Option("--at", help="re-planning time, RFC 3339")],
+    out: Annotated[Path, typer.Option("--out", help="where to write the revision")],
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="seconds")
+    ] = None,
+) -> None:
+    """Re-plan a task plan at a time after events: a new revision and its diff."""
+    from datetime import datetime
+
+    from scheduler.replan import replan as replan_plan
+
+    try:
+        parent = load_model(plan_path, Plan, "plan")
+        batch = load_model(events_path, EventBatch, "event list")
+        when = datetime.fromisoformat(at)
+        if when.tzinfo is None:
+            raise InputError(f"--at: '{at}' needs a UTC offset, like +08:00")
+        if time_limit is not None and not 0 < time_limit <= 3600:
+            raise InputError("--time-limit must be between 0 and 3600 seconds")
+        result = replan_plan(parent, batch.events, when, time_limit_s=time_limit)
+    except InputError as exc:
+        raise _fail([str(exc)]) from exc
+    except ValueError as exc:
+        raise _fail([str(exc)]) from exc
+    write_json(result, out)
+    err.print(
+        f"replan: {_summary(result)}; revision {result.revision}, "
+        f"{len(result.diff or [])} changes -> {out}"
+    )
+    if result.status.value == "failed":
+        err.print(f"[red]{escape(result.status_reason)}[/red]")
+        raise typer.Exit(1)

@@ -1,9 +1,11 @@
-"""`clearplan validate [REQUEST] PLAN [--json]`: check a plan independently.
+"""`clearplan validate [REQUEST] PLAN [--previous PLAN] [--json]`: check a plan.
 
 Reads the plan (and, when given, the request it must have been made for),
 runs the independent plan validator and prints either its JSON answer,
 ``{"valid": ..., "violations": [...], "objective": {...}}``, or a summary a
-dispatcher can read. Exit codes: 0 valid, 1 invalid, 2 a file that cannot
+dispatcher can read. With ``--previous`` the plan is a revision of that
+plan and the revision check runs too (frozen and pinned tasks unchanged,
+the diff exact). Exit codes: 0 valid, 1 invalid, 2 a file that cannot
 be used (one line on stderr, never a traceback).
 """
 
@@ -20,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from scheduler.errors import describe
 from scheduler.models import Plan, Request
 from scheduler.validate_plan import PlanReport, validate_plan
+from scheduler.validate_revision import validate_revision
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +38,12 @@ class _BadFile(Exception):
     """A file the user named cannot be used; the message says why."""
 
 
-def run_validate(request_path: Path | None, plan_path: Path, as_json: bool) -> int:
+def run_validate(
+    request_path: Path | None,
+    plan_path: Path,
+    as_json: bool,
+    previous_path: Path | None = None,
+) -> int:
     """Validate a plan file and print the verdict.
 
     Parameters
@@ -47,6 +55,8 @@ def run_validate(request_path: Path | None, plan_path: Path, as_json: bool) -> i
         The plan to check.
     as_json
         Print the machine-readable answer instead of the summary.
+    previous_path
+        The parent revision, when the plan is a re-plan of it.
 
     Returns
     -------
@@ -57,12 +67,20 @@ def run_validate(request_path: Path | None, plan_path: Path, as_json: bool) -> i
     try:
         plan = _load(plan_path, Plan, "plan")
         request = _load(request_path, Request, "request") if request_path else None
+        previous = _load(previous_path, Plan, "plan") if previous_path else None
     except _BadFile as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
     try:
         report = validate_plan(plan, request)
+        if previous is not None:
+            revision_faults = validate_revision(plan, previous)
+            report = PlanReport(
+                valid=report.valid and not revision_faults,
+                violations=[*report.violations, *revision_faults],
+                objective=report.objective,
+            )
     except Exception as exc:  # the validator should never raise; say so if it does
         logger.error("validate: plan %s: validator failed", plan.plan_id, exc_info=True)
         print(f"error: the validator failed on {plan_path}: {exc}", file=sys.stderr)

@@ -165,7 +165,17 @@ def replan(
 
     # Step 6: the revision, checked; the repaired plan if the search's fails.
     revision = _revision(
-        plan, index, context, applied, typed, at, chosen, repaired, method, limit_s
+        plan,
+        index,
+        context,
+        applied,
+        typed,
+        at,
+        chosen,
+        repaired,
+        method,
+        limit_s,
+        fixing.frozen_ids | fixing.pinned_ids,
     )
     faults = _faults(revision, context)
     if faults and method != "greedy repair":
@@ -185,6 +195,7 @@ def replan(
             repaired,
             "greedy repair",
             limit_s,
+            fixing.frozen_ids | fixing.pinned_ids,
         )
         faults = _faults(revision, context)
     if faults:
@@ -604,6 +615,7 @@ def _revision(
     repaired: RepairOutcome,
     method: str,
     limit_s: float,
+    fixed_ids: set[str],
 ) -> Plan:
     request = applied.request
     tasks = index.to_tasks(solution)
@@ -623,9 +635,10 @@ def _revision(
     terms["lateness"] = costs.lateness
     terms["stability"] = task_stability(parent.tasks, tasks, weights)
 
-    pinned = sorted(
-        task_id for task_id in applied.pinned if task_id in {t.id for t in tasks}
-    )
+    # A pin the events released (its person absent, its door out) is
+    # dropped from the list; the diff says why the task moved.
+    placed = {task.id for task in tasks}
+    pinned = sorted(applied.pinned & fixed_ids & placed)
     explain = _Reasons(parent, index, applied, typed, solution, repaired)
     diff = task_diff(parent.tasks, tasks, explain.reason)
     status = PlanStatus.feasible if method == "cp-sat" else PlanStatus.heuristic
