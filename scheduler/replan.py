@@ -142,8 +142,14 @@ def replan(
     fixing = _Fixing(base_index, plan, applied, at)
     index = fixing.fixed_index()
 
-    # Step 4: the greedy repair, the floor of the answer.
+    # Step 4: the greedy repair, the floor of the answer. A pin whose
+    # predecessor could only be placed after it is released.
     repaired = repair(index, fixing.fixed, fixing.previous)
+    while blocked := fixing.pins_behind(repaired.solution):
+        for task_idx in blocked:
+            fixing.release_pin(task_idx)
+        index = fixing.fixed_index()
+        repaired = repair(index, fixing.fixed, fixing.previous)
     weights = request.settings.weights
     repaired_cost = _total(index, repaired.solution, fixing.previous, weights)
     if on_progress is not None:
@@ -278,27 +284,45 @@ class _Fixing:
         """Frozen: reported, or planned before T and undisturbed; then pins."""
         applied, problem = self.applied, self.index.problem
         by_id = {task.id: task for task in self.plan.tasks}
+        happened = self._before_reported()
         for task_idx, task_id in enumerate(self.index.task_ids):
             task = by_id.get(task_id)
             if task is None:
                 continue
             placement = self._reported(task)
-            if placement is None and task_id not in applied.causes:
+            undisturbed = task_id not in applied.causes or task_idx in happened
+            if placement is None and undisturbed:
                 planned = self.previous.get(task_idx)
                 if planned is not None and planned[0] < self.at_min:
                     placement = planned
-            preds_fixed = all(p.pred in self.fixed for p in problem.preds(task_idx))
+            # It cannot have started before its predecessors ended.
+            preds_fixed = placement is not None and all(
+                p.pred in self.fixed
+                and self.fixed[p.pred][0]
+                + problem.tasks[p.pred].duration_min
+                + p.delay_min
+                <= placement[0]
+                for p in problem.preds(task_idx)
+            )
             if placement is not None and (
                 preds_fixed or task_id in applied.started or task_id in applied.finished
             ):
                 self.fixed[task_idx] = placement
                 self.frozen_ids.add(task_id)
-        for task_id in sorted(applied.pinned):
-            pin_idx = self.task_idx.get(task_id)
-            if pin_idx is None or pin_idx in self.fixed:
+        pins = sorted(
+            (self.task_idx[task_id], task_id)
+            for task_id in applied.pinned
+            if task_id in self.task_idx
+        )
+        for pin_idx, task_id in pins:
+            if pin_idx in self.fixed:
                 continue
             planned = self.previous.get(pin_idx)
-            if planned is None or task_id in applied.causes:
+            if (
+                planned is None
+                or task_id in applied.causes
+                or self._pin_blocked(pin_idx, planned)
+            ):
                 logger.warning(
                     "replan: plan %s: pin on %s released: the events move it",
                     self.plan.plan_id,
@@ -307,6 +331,60 @@ class _Fixing:
                 continue
             self.fixed[pin_idx] = planned
             self.pinned_ids.add(task_id)
+
+    def pins_behind(self, solution: TaskSolution) -> list[int]:
+        """Pinned tasks a predecessor ends too late for, or that are left out."""
+        problem = self.index.problem
+        blocked = []
+        for task_id in self.pinned_ids:
+            task_idx = self.task_idx[task_id]
+            start = self.fixed[task_idx][0]
+            for precedence in problem.preds(task_idx):
+                pred = precedence.pred
+                if not solution.done(pred) or (
+                    solution.end[pred] + precedence.delay_min > start
+                ):
+                    blocked.append(task_idx)
+                    break
+        return blocked
+
+    def release_pin(self, task_idx: int) -> None:
+        task_id = self.index.task_ids[task_idx]
+        logger.warning(
+            "replan: plan %s: pin on %s released: its predecessor ends after it",
+            self.plan.plan_id,
+            task_id,
+        )
+        self.pinned_ids.discard(task_id)
+        del self.fixed[task_idx]
+
+    def _before_reported(self) -> set[int]:
+        """Tasks that must have happened: predecessors of reported ones."""
+        problem = self.index.problem
+        reported = set(self.applied.started) | set(self.applied.finished)
+        stack = [self.task_idx[t] for t in reported if t in self.task_idx]
+        found: set[int] = set()
+        while stack:
+            for precedence in problem.preds(stack.pop()):
+                if precedence.pred not in found:
+                    found.add(precedence.pred)
+                    stack.append(precedence.pred)
+        return found
+
+    def _pin_blocked(self, task_idx: int, planned: Placement) -> bool:
+        """Whether a predecessor can no longer end before the pinned start."""
+        problem = self.index.problem
+        for precedence in problem.preds(task_idx):
+            pred = self.fixed.get(precedence.pred)
+            if pred is None:
+                pred_id = self.index.task_ids[precedence.pred]
+                if planned[0] < self.at_min or pred_id in self.applied.causes:
+                    return True
+                continue
+            pred_end = pred[0] + problem.tasks[precedence.pred].duration_min
+            if pred_end + precedence.delay_min > planned[0]:
+                return True
+        return False
 
     def _reported(self, task: Task) -> Placement | None:
         """Where a reported task was done: at its reported times."""
@@ -723,6 +801,7 @@ class _Reasons:
         self.typed = typed
         self.task_of = {t.id: t for t in parent.tasks}
         self.unscheduled_before = {u.shipment_id for u in parent.unscheduled}
+        self.load_of = {s.id: s.load_id for s in applied.request.shipments}
         self.index = index
         problem = index.problem
         after = evaluate(problem, solution)
@@ -748,6 +827,9 @@ class _Reasons:
         keys = {task_id, shipment_id}
         if task is not None:
             keys |= {k for k in (task.person_id, task.door_id, task.load_id) if k}
+        if task_id.endswith(":exam"):
+            # An exam waits for its goods: a late truck moves it too.
+            keys.add(self.load_of.get(shipment_id) or "")
         for item in self.typed:
             if item.subject_id in keys and item not in found:
                 found.append(item)

@@ -168,7 +168,8 @@ def _apply_one(
     elif isinstance(payload, EtaChanged):
         load = _known(loads, subject, field_name, "load")
         unload = f"{subject}:unload"
-        if unload in reported:
+        exams = {f"{s.id}:exam" for s in shipments.values() if s.load_id == subject}
+        if unload in reported or exams & reported:
             logger.info(
                 "replan: %s ignored: the unload was reported started", item.label()
             )
@@ -179,7 +180,8 @@ def _apply_one(
             _cause(applied, unload, item)
     elif isinstance(payload, DocumentsLate):
         shipment = _known(shipments, subject, field_name, "shipment")
-        if f"{subject}:review" in reported:
+        if any(task_id.startswith(f"{subject}:") for task_id in reported):
+            # Work after the review was reported: the documents were there.
             logger.info(
                 "replan: %s ignored: the review was reported started", item.label()
             )

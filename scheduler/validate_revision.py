@@ -136,6 +136,7 @@ def _concerned(plan: Plan, task: Task) -> bool:
 def _frozen(plan: Plan, previous: Plan, at: datetime) -> list[Violation]:
     found: list[Violation] = []
     mine = {task.id: task for task in plan.tasks}
+    load_of = {s.id: s.load_id for s in previous.request.shipments}
     changed_by_event: set[str] = set()
     for old in sorted(previous.tasks, key=lambda t: t.start):
         if old.start >= at:
@@ -143,9 +144,13 @@ def _frozen(plan: Plan, previous: Plan, at: datetime) -> list[Violation]:
         new = mine.get(old.id)
         if new is not None and _fields(new) == _fields(old):
             continue
-        chain = old.shipment_id or old.load_id or ""
-        if _concerned(plan, old) or chain in changed_by_event:
-            changed_by_event.add(chain)
+        # A task follows its shipment's earlier tasks; an exam its truck too.
+        chain = {old.shipment_id or "", old.load_id or ""}
+        if old.kind.value == "exam":
+            chain.add(load_of.get(old.shipment_id or "") or "")
+        chain.discard("")
+        if _concerned(plan, old) or chain & changed_by_event:
+            changed_by_event |= chain
             continue
         found.append(
             Violation(
@@ -189,6 +194,10 @@ def _pinned(plan: Plan, previous: Plan) -> list[Violation]:
 
 def _absences(plan: Plan) -> list[Violation]:
     found: list[Violation] = []
+    # What was reported done happened, whatever the absence says.
+    reported = {
+        e.subject_id for e in plan.events if e.type in ("task.started", "task.finished")
+    }
     for event in plan.events:
         if event.type != "person.absent":
             continue
@@ -197,6 +206,8 @@ def _absences(plan: Plan) -> list[Violation]:
         end = None if end_text is None else datetime.fromisoformat(str(end_text))
         for task in plan.tasks:
             if task.person_id != event.subject_id or task.start < start:
+                continue
+            if task.id in reported:
                 continue
             if end is not None and task.start >= end:
                 continue
