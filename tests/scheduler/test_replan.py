@@ -312,7 +312,7 @@ def _events_of(
     parent: Plan, at_clock: str, drawn: list[tuple[str, str, int]]
 ) -> list[Event]:
     tasks = sorted(parent.tasks, key=lambda t: t.id)
-    events = []
+    events: list[Event] = []
     for kind, number, minute in drawn:
         n = int(number)
         when = at(at_clock) - timedelta(minutes=1 + n)
