@@ -27,7 +27,7 @@ from api.deps import Readiness, Services
 from api.jobs import Context
 from api.limits import BodyLimit
 from api.metrics import Metrics, MetricsMiddleware
-from api.routes import jobs, ops, plans, sites
+from api.routes import jobs, ops, plans, replans, sites
 from api.routes.plans import UnprocessableRequest
 from api.settings import ServiceSettings, load_settings
 from api.simulations_api import router as simulations_router
@@ -88,7 +88,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         methods=["GET"],
         include_in_schema=False,
     )
-    for router in (sites.router, ops.router, plans.router, jobs.router):
+    for router in (sites.router, ops.router, plans.router, replans.router, jobs.router):
         app.include_router(router)
     app.include_router(simulations_router)
     _add_error_handlers(app)
