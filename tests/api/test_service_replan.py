@@ -128,7 +128,7 @@ def test_service_replan_roles_and_bad_events(
         ).status_code
         == 403
     )
-    bad = {**good, "events": [{**good["events"][0], "type": "truck.lost"}]}  # type: ignore[dict-item]
+    bad = {**good, "events": [{**good["events"][0], "type": "truck.lost"}]}
     answer = client.post(url, content=json.dumps(bad), headers=keys["dispatcher"])
     assert answer.status_code == 422 and "events[0].type" in answer.text
     missing = client.post(
