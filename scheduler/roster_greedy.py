@@ -48,8 +48,11 @@ logger = logging.getLogger(__name__)
 _REPAIR_WEIGHT = 10**12
 # Days of shortfall on a shortest-run rule weigh like this many minutes.
 _DAY_UNITS = 600
-# Candidate shifts fully checked per requirement filled.
+# Candidate shifts fully checked per requirement filled, when there are
+# more than _FILL_EXHAUSTIVE of them (below that, all are checked: a shift
+# may pay for itself by repairing a minimum rule, not by its cover).
 _FILL_CHECKS = 8
+_FILL_EXHAUSTIVE = 64
 
 Choice = tuple[int, int] | None  # (option_idx, post_idx) or a day off
 
@@ -386,8 +389,9 @@ class _State:
         """Give one requirement the best of its cheapest candidate shifts.
 
         Candidates are ranked by their objective change alone (cover gained
-        against cost), which is cheap; the full check of the person's rules
-        runs only on the best few, so a large site fills in seconds.
+        against cost), which is cheap; when there are many, the full check
+        of the person's rules runs only on the best few, so a large site
+        fills in seconds.
         """
         options = self.data.options
         # Shifts of one template instance on one post span the same
@@ -412,8 +416,9 @@ class _State:
         ranked.sort()
         best: tuple[int, int, dict[int, Choice]] | None = None
         checked = 0
+        exhaustive = len(ranked) <= _FILL_EXHAUSTIVE
         for gain, option_idx, post in ranked:
-            if gain >= 0 or checked >= _FILL_CHECKS:
+            if not exhaustive and (gain >= 0 or checked >= _FILL_CHECKS):
                 break
             option = options[option_idx]
             for changes in self._with_run(
