@@ -63,6 +63,20 @@ class SimulationResult(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
+class SiteFacts(BaseModel):
+    """What a result says of its site besides the runs.
+
+    Read from the compiled site; the service keeps it next to the batches
+    of a simulation, whose web process never compiles the site.
+    """
+
+    scenario_id: str | None = None
+    site_id: str = ""
+    mix: dict[str, int] = Field(default_factory=dict)
+    sample_interval_min: float = 30.0
+    notes: list[str] = Field(default_factory=list)
+
+
 # ------------------------------------------------------------- intervals
 
 
@@ -154,17 +168,34 @@ def summarise(
         ],
     )
     if site is not None:
-        from simulations.des_site import staffing_levels
+        describe(result, site_facts(site))
+    return result
 
-        scenario = site.scenario
-        result.scenario_id = scenario.request_id
-        result.site_id = scenario.site.id
-        result.mix = staffing_levels(site)
-        step = float(scenario.sample_interval_min)
-        result.series_step_min = {
-            name: (60.0 if name.endswith("by_hour") else step) for name in series
-        }
-        result.notes = _notes(site)
+
+def site_facts(site: SiteModel) -> SiteFacts:
+    """The site's id, mix, sampling step and notes, for its results."""
+    from simulations.des_site import staffing_levels
+
+    scenario = site.scenario
+    return SiteFacts(
+        scenario_id=scenario.request_id,
+        site_id=scenario.site.id,
+        mix=staffing_levels(site),
+        sample_interval_min=float(scenario.sample_interval_min),
+        notes=_notes(site),
+    )
+
+
+def describe(result: SimulationResult, facts: SiteFacts) -> SimulationResult:
+    """Fill a result's site fields, and the time step of each series."""
+    result.scenario_id = facts.scenario_id
+    result.site_id = facts.site_id
+    result.mix = dict(facts.mix)
+    step = facts.sample_interval_min
+    result.series_step_min = {
+        name: (60.0 if name.endswith("by_hour") else step) for name in result.series
+    }
+    result.notes = list(facts.notes)
     return result
 
 

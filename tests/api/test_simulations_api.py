@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+import psutil
 from fastapi.testclient import TestClient
 from redis import Redis
 from rq import Queue, SimpleWorker
+from service_helpers import Processes, service_settings, wait_for
 
+from api.app import create_app
 from api.settings import ServiceSettings
 from simulations.montecarlo import run_replications, summarise
 from simulations.scenario import SingleQueue
@@ -27,7 +32,7 @@ def _submission(replications: int = 10, batch_size: int = 4) -> dict[str, Any]:
             "kind": "single_queue",
             "site": {"id": "mmc", "timezone": "UTC"},
             "horizon": {"start_date": "2025-11-11", "days": 1},
-            "single_queue": QUEUE,
+            "single_queue": dict(QUEUE),
         },
         "replications": replications,
         "seed": 9,
@@ -95,7 +100,8 @@ def test_simulations_api_runs_a_site_scenario(
     client: TestClient, keys: dict[str, dict[str, str]], settings: ServiceSettings
 ) -> None:
     """A one-clerk, one-broker site: the worker compiles it and the result
-    holds the SLA attainment of its two express shipments."""
+    holds the SLA attainment of its two express shipments, and the mix and
+    time steps `clearplan simulate` writes."""
     staff = [
         {"id": "c1", "role": "clerk"},
         {"id": "b1", "role": "broker", "licences": [{"jurisdiction": "HK"}]},
@@ -138,3 +144,118 @@ def test_simulations_api_runs_a_site_scenario(
     assert (view["result"]["site_id"], view["result"]["kind"]) == ("tiny", "site")
     assert view["result"]["metrics"]["shipments"]["mean"] == 2.0
     assert view["result"]["metrics"]["sla.express"]["mean"] == 1.0
+    assert view["result"]["mix"] == {"brokers": 1, "clerks": 1, "doors": 1}
+    assert view["result"]["series_step_min"]["queue.clerk"] == 30.0
+    assert view["result"]["series_step_min"]["door_wait_min.by_hour"] == 60.0
+
+
+def _slow_queue_submission(batches: int) -> dict[str, Any]:
+    """`batches` batches of one replication, each a few seconds of work."""
+    body = _submission(replications=batches, batch_size=1)
+    body["scenario"]["single_queue"]["customers"] = 300_000
+    return body
+
+
+def _horse_of(worker: Any, timeout_s: float) -> Any:
+    """The work horse a worker forked for its job in hand."""
+    parent = psutil.Process(worker.pid)
+    return wait_for(lambda: next(iter(parent.children()), None), timeout_s)
+
+
+def test_simulations_api_refuses_unknown_fields_and_too_many_batches(
+    client: TestClient, keys: dict[str, dict[str, str]]
+) -> None:
+    """A misspelt field is named, not ignored (`replication` would have
+    run 100); 100,000 batches of one replication are refused before any
+    job is queued, saying which batch_size would do."""
+    body = _submission()
+    body["replication"] = 500
+    refused = client.post("/v1/simulations", json=body, headers=keys["planner"])
+    assert refused.status_code == 422
+    assert "replication: Extra inputs are not permitted" in refused.text
+
+    body = _submission(replications=100_000, batch_size=1)
+    refused = client.post("/v1/simulations", json=body, headers=keys["planner"])
+    assert refused.status_code == 422
+    assert "batch_size: 100000 replications in batches of 1" in refused.text
+    assert "at least 100" in refused.text
+
+
+def test_simulations_api_non_json_body_is_415_after_the_key_check(
+    client: TestClient, keys: dict[str, dict[str, str]]
+) -> None:
+    """As for plan requests: a body declared as text is 415, but only for
+    a caller allowed to post; others still get 401 or 403."""
+    text = {"Content-Type": "text/plain"}
+    body = json.dumps(_submission())
+    answer = client.post(
+        "/v1/simulations", content=body, headers=keys["planner"] | text
+    )
+    assert answer.status_code == 415
+    assert "Content-Type" in answer.json()["detail"]
+    answer = client.post(
+        "/v1/simulations", content=body, headers=keys["dispatcher"] | text
+    )
+    assert answer.status_code == 403
+    assert client.post("/v1/simulations", content=body, headers=text).status_code == 401
+
+
+def test_simulations_api_killed_batch_fails_the_simulation_as_worker_lost(
+    redis_url: str,
+    keys: dict[str, dict[str, str]],
+    processes: Processes,
+    tmp_path: Path,
+) -> None:
+    """Without retries, a batch whose work horse is killed (as the OOM
+    killer would) fails its simulation with reason `worker lost`, instead
+    of leaving it running for ever."""
+    settings = service_settings(redis_url, job_max_retries=0)
+    worker = processes.worker(settings, tmp_path / "worker.log")
+    with TestClient(create_app(settings)) as client:
+        answer = client.post(
+            "/v1/simulations",
+            json=_slow_queue_submission(2),
+            headers=keys["planner"],
+        )
+        assert answer.status_code == 202, answer.text
+        url = answer.json()["url"]
+        _horse_of(worker, 30).kill()
+
+        def failed() -> dict[str, Any] | None:
+            view = client.get(url, headers=keys["planner"]).json()
+            return view if view["status"] == "failed" else None
+
+        view = wait_for(failed, 30, interval_s=0.5)
+    assert view["reason"] == "batch 0 failed: worker lost"
+    assert view["result"] is None
+
+
+def test_simulations_api_killed_batch_is_run_again_and_counted_once(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    settings: ServiceSettings,
+    processes: Processes,
+    tmp_path: Path,
+) -> None:
+    """With retries (2 by default), the killed batch is queued again and
+    run anew: the simulation succeeds with every replication counted once
+    and the result `clearplan simulate` gives."""
+    worker = processes.worker(settings, tmp_path / "worker.log")
+    answer = client.post(
+        "/v1/simulations", json=_slow_queue_submission(2), headers=keys["planner"]
+    )
+    url = answer.json()["url"]
+    _horse_of(worker, 30).kill()
+
+    def finished() -> dict[str, Any] | None:
+        view = client.get(url, headers=keys["planner"]).json()
+        return view if view["status"] in ("succeeded", "failed") else None
+
+    view = wait_for(finished, 90, interval_s=0.5)
+    assert view["status"] == "succeeded", view["reason"]
+    assert (view["replications_done"], view["batches_done"]) == (2, 2)
+    queue = SingleQueue(**_slow_queue_submission(2)["scenario"]["single_queue"])
+    local = summarise(run_replications(queue, 2, seed=9), seed=9)
+    assert view["result"]["metrics"]["wait_min.mean"] == (
+        local.metrics["wait_min.mean"].model_dump()
+    )
