@@ -36,7 +36,6 @@ from scheduler.models import (
     Lane,
     Person,
     Priority,
-    Request,
     Role,
     RosterShift,
     TaskKind,
@@ -44,7 +43,11 @@ from scheduler.models import (
 from scheduler.release import needs_unload
 from scheduler.shifts import instance
 from scheduler.sitetime import local_midnight, to_utc
-from simulations.scenario import Scenario, freighter_lateness_min
+from simulations.scenario import (
+    Scenario,
+    freighter_lateness_min,
+    planning_request,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -348,14 +351,12 @@ def _lateness_sample(scenario: Scenario) -> np.ndarray | None:
 
 
 def _plan_roster(scenario: Scenario) -> list[RosterShift]:
-    """The roster engine's roster of the scenario (made once, not per run)."""
+    """The roster engine's roster of the scenario (made once, not per run,
+    in reproducible mode: `planning_request`)."""
     from scheduler.roster import plan_roster
 
     logger.info("des: the scenario has no roster; planning one")
-    request = Request.model_validate(
-        scenario.model_dump(include=set(Request.model_fields))
-    )
-    return plan_roster(request).roster
+    return plan_roster(planning_request(scenario)).roster
 
 
 def _load_table(scenario: Scenario, start: datetime, book: _QueueBook) -> LoadTable:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 
 from scheduler.models import Lane, Request, Task, TaskKind
 from simulations.des_site import LANES, SiteModel
+from simulations.scenario import planning_request
 
 if TYPE_CHECKING:
     from simulations.des import SiteRun
@@ -135,10 +136,7 @@ def plan_assignment(
     if scenario.plan_tasks is not None:
         return assignment_from_tasks(site, scenario.plan_tasks)
     logger.info("dispatch: planning the scenario's tasks once to follow them")
-    request = Request.model_validate(
-        scenario.model_dump(include=set(Request.model_fields))
-    )
-    return assignment_from_tasks(site, planner(request))
+    return assignment_from_tasks(site, planner(planning_request(scenario)))
 
 
 @dataclass(frozen=True)
@@ -209,17 +207,15 @@ def remaining_request(run: SiteRun) -> Request:
             update.update(load_id=None, in_warehouse=True)
         shipments.append(shipment.model_copy(update=update))
 
-    settings = scenario.settings.model_copy(
-        update={
-            "planned_at": site.start + timedelta(minutes=now),
-            "time_limit_s": scenario.replan_time_limit_s,
-        }
+    request = planning_request(
+        scenario,
+        planned_at=site.start + timedelta(minutes=now),
+        time_limit_s=scenario.replan_time_limit_s,
     )
-    data = scenario.model_dump(include=set(Request.model_fields))
+    data = request.model_dump()
     data.update(
         loads=[ld.model_dump() for ld in loads],
         shipments=[s.model_dump() for s in shipments],
-        settings=settings.model_dump(),
     )
     return Request.model_validate(data)
 

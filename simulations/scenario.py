@@ -206,6 +206,25 @@ def load_scenario(text: str) -> Scenario:
     return Scenario.model_validate_json(text)
 
 
+def planning_request(scenario: Scenario, **settings: object) -> Request:
+    """The request part of a scenario, to plan inside a simulation.
+
+    Plans made inside a simulation (the roster of a scenario without one,
+    the plan to follow, every re-plan) are made in reproducible mode: the
+    search budget follows from the request, not from the wall clock, so a
+    run's result depends on the scenario and the seed only, not on how
+    loaded the machine is nor on how many processes or batches share the
+    replications. `settings` overrides more settings fields.
+    """
+    request = Request.model_validate(
+        scenario.model_dump(include=set(Request.model_fields))
+    )
+    update = {"reproducible": True, **settings}
+    return request.model_copy(
+        update={"settings": request.settings.model_copy(update=update)}
+    )
+
+
 def scenario_from_request(request: Request, **fields: object) -> Scenario:
     """A scenario on top of a request, with simulation fields set."""
     data = request.model_dump(mode="json")
