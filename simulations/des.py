@@ -652,7 +652,7 @@ def measure(run: SiteRun) -> RunResult:
     metrics: dict[str, float] = {
         "shipments": float(day.num_shipments),
         "trucks": float(sum(1 for s in day.load_shipments if s)),
-        "cost_cents": site.cost_cents_per_horizon(),
+        "cost_cents": float(site.cost_cents_per_horizon()),
     }
 
     # SLA attainment and lateness per priority.

@@ -214,9 +214,10 @@ class SiteModel:
         """Minutes from the horizon start to an instant."""
         return (to_utc(instant) - self.start).total_seconds() / 60
 
-    def cost_cents_per_horizon(self) -> float:
-        """Cost of the people's paid hours and the doors' open hours."""
-        return sum(s.paid_min / 60 * s.hourly_cost_cents for s in self.servers)
+    def cost_cents_per_horizon(self) -> int:
+        """Cost of the people's paid hours and the doors' open hours, in
+        whole cents."""
+        return round(sum(s.paid_min / 60 * s.hourly_cost_cents for s in self.servers))
 
 
 class _QueueBook:
@@ -620,7 +621,9 @@ def with_staffing(
     adding copies of their people in the same turn. ``doors`` is the
     number of doors, shared out over the door kinds in the site's
     proportions (largest remainder, at least one of each kind). A level
-    of ``None`` keeps the site's own.
+    of ``None`` keeps the site's own. The servers kept stay in the site's
+    order, copies after them, so the site's own mix simulates exactly as
+    the site (who is offered work first follows that order).
 
     Raises
     ------
@@ -657,7 +660,12 @@ def with_staffing(
         elif role == "door" and doors is not None:
             target = door_counts[key]
         servers.extend(_resize(members, target))
-    return _with_lookups(replace(site, servers=servers))
+    position = {id(server): i for i, server in enumerate(site.servers)}
+    kept = sorted(
+        (s for s in servers if id(s) in position), key=lambda s: position[id(s)]
+    )
+    copies = [s for s in servers if id(s) not in position]
+    return _with_lookups(replace(site, servers=kept + copies))
 
 
 def _share_doors(counts: dict[tuple[str, object], int], total: int) -> dict:

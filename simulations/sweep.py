@@ -65,7 +65,7 @@ class SweepPoint(BaseModel):
     clerks: int
     doors: int
     volume: float
-    cost_cents: float
+    cost_cents: int
     metrics: dict[str, MetricSummary]
 
 
@@ -163,10 +163,18 @@ def run_sweep(
     Raises
     ------
     ValueError
-        When the target is outside (0, 1] or a mix cannot be built.
+        When the target is outside (0, 1], a mix cannot be built or the
+        scenario does not dispatch greedily.
     """
     if not 0 < target <= 1:
         raise ValueError(f"target must be a share above 0 and at most 1, not {target}")
+    if site.scenario.dispatch != "greedy":
+        # A plan to follow is made for one roster; every mix has another.
+        raise ValueError(
+            f"dispatch: a sweep simulates greedy dispatch only, not "
+            f"'{site.scenario.dispatch}'; set dispatch to 'greedy' (each mix "
+            f"changes the roster a plan was made for)"
+        )
     sites = [site_at(site, mix) for mix in mixes]
     runs = _run_points(site, mixes, replications, seed, workers, progress)
 
