@@ -141,6 +141,7 @@ def run_simulate(
     result = summarise(runs, seed=seed, site=site)
     result.kind = scenario.kind
     if site is None:
+        result.scenario_id = scenario.request_id
         result.site_id = scenario.site.id
     _write(result, out)
     if report is not None:
@@ -154,10 +155,13 @@ def _simulate_summary(metrics: dict, out: Path) -> str:
     if "wait_min.mean" in metrics:
         wait = metrics["wait_min.mean"]
         theory = metrics["erlang_c_wait_min"].mean
+        interval = (
+            f"[{wait.low:.3f}, {wait.high:.3f}]"
+            if wait.low is not None and wait.high is not None
+            else "(one replication: no interval)"
+        )
         return (
-            f"simulate: mean wait {wait.mean:.3f} min "
-            f"[{wait.low if wait.low is not None else float('nan'):.3f}, "
-            f"{wait.high if wait.high is not None else float('nan'):.3f}], "
+            f"simulate: mean wait {wait.mean:.3f} min {interval}, "
             f"Erlang C {theory:.3f} min -> {out}"
         )
     parts = []

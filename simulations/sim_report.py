@@ -53,7 +53,11 @@ class _Figures:
 def _number(value: float | None, percent: bool = False) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    return f"{value:.1%}" if percent else f"{value:,.1f}"
+    if percent:
+        return f"{value:.1%}"
+    # Small values (waits of minutes, shares) need their decimals to be
+    # compared with theory; large ones do not.
+    return f"{value:,.1f}" if abs(value) >= 10 else f"{value:.3f}"
 
 
 def _summary_row(name: str, summary: MetricSummary) -> str:
@@ -75,12 +79,13 @@ def _summary_row(name: str, summary: MetricSummary) -> str:
 def simulation_report_html(result: SimulationResult) -> str:
     """The report of `clearplan simulate`: measures, then their curves."""
     figures = _Figures()
+    mix = ", ".join(f"{v} {k}" for k, v in result.mix.items())
     intro = (
         f"<p>Site {html.escape(result.site_id)}, {result.replications} replications, "
         f"root seed {result.seed}; intervals are {result.confidence:.0%} Student-t "
-        f"intervals of the mean over replications. Mix: "
-        + ", ".join(f"{v} {k}" for k, v in result.mix.items())
-        + ".</p>"
+        f"intervals of the mean over replications."
+        + (f" Mix: {mix}." if mix else "")
+        + "</p>"
     )
     rows = [
         _summary_row(name, summary)
@@ -92,11 +97,44 @@ def simulation_report_html(result: SimulationResult) -> str:
         "<th>high</th><th>sd</th><th>n</th></tr>" + "".join(rows) + "</table>"
     )
     notes = "".join(f"<p>{html.escape(note)}.</p>" for note in result.notes)
+    if result.kind == "single_queue":
+        parts = [intro, _erlang_c_verdict(result), table]
+        return _page("Single queue (M/M/c) against Erlang C", [p for p in parts if p])
     parts = [intro, notes, _sla_figure(result, figures), table]
     parts.extend(_series_figures(result, figures))
     parts.append(_lateness_figure(result, figures))
     parts.append(_utilisation_figure(result, figures))
     return _page("Simulation of a peak", [p for p in parts if p])
+
+
+def _erlang_c_verdict(result: SimulationResult) -> str:
+    """Whether the simulated mean wait's interval holds the Erlang-C value."""
+    wait = result.metrics.get("wait_min.mean")
+    theory = result.metrics.get("erlang_c_wait_min")
+    load = result.metrics.get("load")
+    if wait is None or theory is None or wait.mean is None or theory.mean is None:
+        return ""
+    text = (
+        f"Mean wait in queue {wait.mean:.3f} min over {wait.n} replications; "
+        f"Erlang C gives {theory.mean:.3f} min"
+        + (f" at load {load.mean:.3f}" if load is not None and load.mean else "")
+        + ". "
+    )
+    if wait.low is None or wait.high is None:
+        text += "One replication has no interval: run more to compare."
+    elif wait.low <= theory.mean <= wait.high:
+        text += (
+            f"The Erlang-C value lies inside the {result.confidence:.0%} interval "
+            f"[{wait.low:.3f}, {wait.high:.3f}]."
+        )
+    else:
+        text += (
+            f"The Erlang-C value lies outside the {result.confidence:.0%} interval "
+            f"[{wait.low:.3f}, {wait.high:.3f}] (expected about once in "
+            f"{1 / (1 - result.confidence):.0f} checks; more customers per run "
+            f"shrink the warm-up bias)."
+        )
+    return f"<p class='answer'>{html.escape(text)}</p>"
 
 
 def _sla_figure(result: SimulationResult, figures: _Figures) -> str:
@@ -160,7 +198,9 @@ def _series_figures(result: SimulationResult, figures: _Figures) -> list[str]:
 
 
 def _lateness_figure(result: SimulationResult, figures: _Figures) -> str:
-    names = [n for n in result.metrics if n.startswith("late_share.")]
+    names = sorted(
+        (n for n in result.metrics if n.startswith("late_share.")), key=_band_order
+    )
     if not names:
         return ""
     figure = go.Figure(
@@ -175,6 +215,16 @@ def _lateness_figure(result: SimulationResult, figures: _Figures) -> str:
         height=340,
     )
     return figures.html(figure)
+
+
+def _band_order(name: str) -> float:
+    """On time first, then the bands by minutes late, unreleased last."""
+    band = name.removeprefix("late_share.")
+    if band == "on_time":
+        return -1.0
+    if band == "unreleased":
+        return math.inf
+    return float(band.partition("-")[0].rstrip("+"))
 
 
 def _utilisation_figure(result: SimulationResult, figures: _Figures) -> str:

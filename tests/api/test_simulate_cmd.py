@@ -149,3 +149,28 @@ def test_sweep_cmd_refuses_a_single_queue_scenario(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "kind" in result.output
+
+
+def test_simulate_cmd_one_replication_says_it_has_no_interval(tmp_path: Path) -> None:
+    """One replication has no interval: said in words, not "[nan, nan]";
+    the result names the scenario as the service's does."""
+    path, out = _single_queue(tmp_path), tmp_path / "r.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "request_id": "mmc"}))
+    result = runner.invoke(
+        app, ["simulate", str(path), "--replications", "1", "--out", str(out)]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "(one replication: no interval)" in result.output
+    assert "nan" not in result.output
+    assert json.loads(out.read_text())["scenario_id"] == "mmc"
+
+
+def test_simulate_cmd_refuses_more_than_a_million_customers(tmp_path: Path) -> None:
+    """10,000,000 customers would hold about 3 GB per run: refused naming
+    the field and its limit."""
+    path = _single_queue(tmp_path, customers=10_000_000)
+    result = runner.invoke(app, ["simulate", str(path), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "single_queue.customers" in result.output
+    assert "1000000" in result.output
