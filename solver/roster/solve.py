@@ -437,6 +437,12 @@ class _Search:
     def _solver(self, limit_s: float, num_workers: int) -> cp_model.CpSolver:
         solver = cp_model.CpSolver()
         parameters = solver.parameters
+        # Reproducible mode searches on one worker: a single CP-SAT worker
+        # under a deterministic time limit is deterministic, while the
+        # interleaved multi-worker search aborted the process inside CP-SAT
+        # on the HKIA roster ("Check failed: heuristics.fixed_search").
+        if self.params.reproducible:
+            num_workers = 1
         parameters.num_workers = num_workers
         parameters.random_seed = self.params.seed
         if num_workers <= 2:
@@ -446,7 +452,6 @@ class _Search:
             else:
                 parameters.subsolvers.append(_ONE_CORE_SUBSOLVER)
         if self.params.reproducible:
-            parameters.interleave_search = True
             parameters.max_deterministic_time = max(0.01, limit_s)
         else:
             parameters.max_time_in_seconds = max(0.01, limit_s)
