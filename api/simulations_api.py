@@ -286,12 +286,17 @@ def _batch_length(batch: int, size: int, replications: int) -> int:
 
 
 def _done_batches(redis: Redis, simulation_id: str, record: dict[str, str]) -> set[int]:
-    """The finished batches (a record written before the set was kept
-    counts its first `batches_done` batches)."""
+    """The finished batches (for a record written before the set was kept,
+    those whose runs are stored)."""
     members = redis.smembers(done_key(simulation_id))
     if members or "batch_size" in record:
         return {int(m) for m in members}
-    return set(range(int(record.get("batches_done") or 0)))
+    batches = range(int(record["batches"]))
+    with redis.pipeline(transaction=False) as pipe:
+        for k in batches:
+            pipe.exists(batch_key(simulation_id, k))
+        stored = pipe.execute()
+    return {k for k, found in zip(batches, stored, strict=True) if found}
 
 
 def _lost_batch(

@@ -14,6 +14,7 @@ from service_helpers import Processes, service_settings, wait_for
 
 from api.app import create_app
 from api.settings import ServiceSettings
+from api.simulations_api import _done_batches, batch_key, simulation_key
 from simulations.montecarlo import run_replications, summarise
 from simulations.scenario import SingleQueue
 
@@ -259,3 +260,18 @@ def test_simulations_api_killed_batch_is_run_again_and_counted_once(
     assert view["result"]["metrics"]["wait_min.mean"] == (
         local.metrics["wait_min.mean"].model_dump()
     )
+
+
+def test_simulations_api_record_from_before_the_done_set_counts_stored_batches(
+    redis_url: str,
+) -> None:
+    """A simulation stored by the previous version (no batch size, no set of
+    finished batches): the finished batches are those whose runs are
+    stored, not the first `batches_done` ones (batch 1 of 2 done here)."""
+    redis = Redis.from_url(redis_url)
+    record = {"status": "running", "batches": "2", "batches_done": "1"}
+    redis.hset(simulation_key("sim_old"), mapping=record)
+    redis.set(batch_key("sim_old", 1), "[]")
+
+    assert _done_batches(redis, "sim_old", record) == {1}
+    redis.close()
