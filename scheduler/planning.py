@@ -45,6 +45,7 @@ def make_plan(
     *,
     on_progress: ProgressCallback | None = None,
     stop: threading.Event | None = None,
+    on_incumbent: Callable[[Plan], None] | None = None,
 ) -> Plan:
     """Plan a request: roster first when it has staff but no roster.
 
@@ -57,6 +58,9 @@ def make_plan(
         during the roster stage the objective is the roster's alone.
     stop
         Set it to end the search early; the plan is then ``cancelled``.
+    on_incumbent
+        Called with the first complete validated plan (the greedy task
+        plan) before the task search, so a killed search still leaves one.
 
     Returns
     -------
@@ -67,7 +71,9 @@ def make_plan(
     limit_s = request.settings.time_limit_s
     needs_roster = bool(request.staff) and request.roster is None
     if not needs_roster:
-        return plan_tasks(request, on_progress=on_progress, stop=stop)
+        return plan_tasks(
+            request, on_progress=on_progress, stop=stop, on_incumbent=on_incumbent
+        )
     if not request.shipments:
         return plan_roster(request, on_progress=on_progress, stop=stop)
 
@@ -95,12 +101,20 @@ def make_plan(
         task_limit_s = max(MIN_STAGE_S, limit_s - roster_limit_s)
     else:
         task_limit_s = max(0.0, limit_s - roster_s)
+    combined_incumbent = None
+    if on_incumbent is not None:
+        report_incumbent = on_incumbent
+
+        def combined_incumbent(plan: Plan) -> None:
+            report_incumbent(_combine(request, roster_plan, plan, roster_s, started))
+
     task_plan = plan_tasks(
         request,
         roster=roster_plan.roster,
         on_progress=on_progress,
         stop=stop,
         time_limit_s=task_limit_s,
+        on_incumbent=combined_incumbent,
     )
     return _combine(request, roster_plan, task_plan, roster_s, started)
 

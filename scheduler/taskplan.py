@@ -117,6 +117,7 @@ def plan_tasks(
     on_progress: ProgressCallback | None = None,
     stop: threading.Event | None = None,
     time_limit_s: float | None = None,
+    on_incumbent: Callable[[Plan], None] | None = None,
 ) -> Plan:
     """Plan the tasks of a request on a roster.
 
@@ -135,6 +136,9 @@ def plan_tasks(
         Set it to end the search early; the plan is then ``cancelled``.
     time_limit_s
         Seconds for the whole call; None uses `settings.time_limit_s`.
+    on_incumbent
+        Called once with the validated greedy plan before the search, so a
+        caller (the service) can keep a plan should the search be killed.
 
     Returns
     -------
@@ -157,6 +161,9 @@ def plan_tasks(
         on_progress(
             greedy_objective + roster_total, bound.total + roster_total, greedy_s
         )
+
+    if on_incumbent is not None:
+        _offer_greedy(index, context, greedy, bound.total, limit_s, on_incumbent)
 
     # Step 4: the search, stopping early enough for the assembly.
     result = _search(
@@ -213,6 +220,25 @@ def plan_tasks(
         plan.timings["total_s"],
     )
     return plan
+
+
+def _offer_greedy(
+    index: TaskIndex,
+    context: RosterContext,
+    greedy: GreedyOutcome,
+    bound_total: int,
+    limit_s: float,
+    on_incumbent: Callable[[Plan], None],
+) -> None:
+    """Hand the validated greedy plan to `on_incumbent` as the best so far."""
+    result = _greedy_result(index, greedy, bound_total, "best so far: greedy plan")
+    try:
+        plan = _assemble(index, context, greedy.solution, greedy, result, limit_s)
+    except TaskPlanError:
+        logger.error("taskplan: greedy plan rejected as incumbent", exc_info=True)
+        return
+    plan.provenance.fingerprint = plan_fingerprint(plan)
+    on_incumbent(plan)
 
 
 # --------------------------------------------------------------------------
