@@ -13,9 +13,7 @@ def test_make_plan_offers_the_greedy_plan_as_incumbent() -> None:
     before it returns its final plan, which is no worse."""
     request = generated_request(60, seed=3)
     request = request.model_copy(
-        update={
-            "settings": request.settings.model_copy(update={"time_limit_s": 6.0})
-        }
+        update={"settings": request.settings.model_copy(update={"time_limit_s": 6.0})}
     )
     incumbents: list[Plan] = []
 
