@@ -182,32 +182,47 @@ def roster(
     ] = None,
 ) -> None:
     """Plan the shifts of a request and write a plan holding the roster."""
-    try:
-        request = load_model(request_path, Request, "request")
-        request = _apply_overrides(request, time_limit, seed, reproducible)
-        _check_size(request)
-        from scheduler.roster import plan_roster
-
-        plan = _solve_with_progress(plan_roster, request, "roster")
-    except InputError as exc:
-        raise _fail([str(exc)]) from exc
+    plan = _plan_file(request_path, "roster", time_limit, seed, reproducible)
     write_json(plan, out)
     err.print(f"roster: {_summary(plan)}; {len(plan.roster)} shifts -> {out}")
+    _exit_on_failure(plan)
+
+
+def _plan_file(
+    request_path: Path,
+    stage: str,
+    time_limit_s: float | None,
+    seed: int | None,
+    reproducible: bool | None,
+) -> Plan:
+    """Read a request, refuse what cannot fit in memory, then solve it.
+
+    `stage` is "roster" (shifts only) or "plan" (roster, then tasks). The
+    engines are imported only once the request is known to be good.
+    """
+    from scheduler.sizing import ModelTooLarge, check_size
+
+    try:
+        request = load_model(request_path, Request, "request")
+        request = _apply_overrides(request, time_limit_s, seed, reproducible)
+        try:
+            check_size(request)
+        except ModelTooLarge as exc:
+            raise InputError(str(exc)) from exc
+        from scheduler.planning import make_plan
+        from scheduler.roster import plan_roster
+
+        solve: Callable[..., Plan] = plan_roster if stage == "roster" else make_plan
+        return _solve_with_progress(solve, request, stage)
+    except InputError as exc:
+        raise _fail([str(exc)]) from exc
+
+
+def _exit_on_failure(plan: Plan) -> None:
+    """Exit 1 with the reason when the plan is failed or infeasible."""
     if plan.status.value in ("failed", "infeasible"):
         err.print(f"[red]{escape(plan.status_reason)}[/red]")
         raise typer.Exit(1)
-
-
-def _check_size(request: Request) -> None:
-    """Refuse, before any model is built, a request too big for memory."""
-    try:
-        from scheduler.sizing import ModelTooLarge, check_size
-    except ImportError:  # pragma: no cover - sizing lands with the task plan
-        return
-    try:
-        check_size(request)
-    except ModelTooLarge as exc:
-        raise InputError(str(exc)) from exc
 
 
 @app.command()
@@ -226,15 +241,7 @@ def plan(
     ] = None,
 ) -> None:
     """Roster (when the request has staff but no roster), then plan the tasks."""
-    try:
-        request = load_model(request_path, Request, "request")
-        request = _apply_overrides(request, time_limit, seed, reproducible)
-        _check_size(request)
-        from scheduler.planning import make_plan
-
-        result = _solve_with_progress(make_plan, request, "plan")
-    except InputError as exc:
-        raise _fail([str(exc)]) from exc
+    result = _plan_file(request_path, "plan", time_limit, seed, reproducible)
     write_json(result, out)
     err.print(
         f"plan: {_summary(result)}; {len(result.tasks)} tasks, "
@@ -248,9 +255,7 @@ def plan(
         except ValueError as exc:
             raise _fail([str(exc)]) from exc
         err.print(f"report -> {report}")
-    if result.status.value in ("failed", "infeasible"):
-        err.print(f"[red]{escape(result.status_reason)}[/red]")
-        raise typer.Exit(1)
+    _exit_on_failure(result)
 
 
 @app.command()
