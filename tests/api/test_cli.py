@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
@@ -71,3 +72,37 @@ def test_roster_malformed_json_is_a_clean_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["roster", str(path), "--out", str(tmp_path / "p")])
     assert result.exit_code == 2
     assert "invalid request" in result.output
+
+
+def test_roster_refuses_c05_request_in_2_gib(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests C-05 on the command line: 400 staff x 31 days x quarter hours in
+    a 2 GiB process is refused before any model is built, saying what to cut."""
+    import scheduler.sizing
+
+    monkeypatch.setattr(scheduler.sizing, "available_memory_bytes", lambda: 2**31)
+    staff = [
+        {"id": f"p{i}", "role": "clerk" if i % 2 else "broker"} for i in range(400)
+    ]
+    path = tmp_path / "request.json"
+    path.write_text(
+        json.dumps(
+            {
+                "site": {"id": "HKG", "timezone": "Asia/Hong_Kong"},
+                "horizon": {"start_date": "2025-11-01", "days": 31},
+                "staff": staff,
+                "shift_templates": [
+                    {"id": "day", "start_local": "08:00", "end_local": "16:00"}
+                ],
+                "settings": {"interval_min": 15},
+            }
+        )
+    )
+
+    result = runner.invoke(app, ["roster", str(path), "--out", str(tmp_path / "p")])
+
+    assert result.exit_code == 2
+    assert "400 staff x 31 days x 96 quarter-hour slots needs about" in result.output
+    assert "the limit is 2.0 GiB" in result.output
+    assert not (tmp_path / "p").exists()
